@@ -1,0 +1,302 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, TSH operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The read-only queries behind zoho_queue_facts.
+
+Cost must follow the live set (rows not completed), not the history: production
+keeps millions of completed rows and its indexes are fixed. So every query here
+either filters on a live status (idx_queue_status_priority / ix status), on a lease
+(ix lock_expires_at), on next_retry_at, or on a bounded created_at window; the
+completed count alone comes from the planner's estimate on a large table.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.queue_schema import STATUSES
+
+try:
+    from psycopg2 import sql
+except ImportError:
+    sql = None
+
+# Collapse what varies inside one kind of error, so "Item 12345 not found" and
+# "Item 67890 not found" are one pattern: UUIDs, long hex strings, then numbers.
+UUID_RE = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+HEX_RE = "\\m[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\\M"
+NUM_RE = "[0-9]+"
+
+
+def _status_in(schema, statuses):
+    """status IN (...) with the labels as parameters (untyped literals, so the
+    comparison stays on the enum and the status index is usable)."""
+    return sql.SQL("{} IN %(statuses)s").format(schema.col("status")), {"statuses": tuple(statuses)}
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def live_counts(cur, schema, params):
+    """Exact counts per status and entity for every non-completed status, with the
+    oldest pending row and the latest activity per entity."""
+    where, args = _status_in(schema, schema.live_statuses)
+    args.update(params)
+    cur.execute(sql.SQL(
+        """
+        SELECT {entity}::text, {status}::text, count(*),
+               min({created}) FILTER (WHERE {status} = 'pending'),
+               max({activity}),
+               extract(epoch FROM now() - min({created}) FILTER (WHERE {status} = 'pending'))
+          FROM {queue}
+         WHERE {where}
+         GROUP BY 1, 2
+        """).format(entity=schema.col("entity_type"), status=schema.col("status"),
+                    created=schema.col("created_at"), activity=schema.activity_expr(),
+                    queue=schema.queue, where=where), args)
+    return cur.fetchall()
+
+
+def table_estimate(cur, schema):
+    cur.execute("SELECT c.reltuples::bigint FROM pg_catalog.pg_class c "
+                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relname = %s", (schema.schema, schema.queue_table))
+    row = cur.fetchone()
+    return row[0] if row else -1
+
+
+def _planner_rows(cur, query, args):
+    cur.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(query), args)
+    plan = cur.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def completed_counts(cur, schema, entity_types, exact_max_rows):
+    """Completed rows per entity: exact on a small table, the planner's estimate on a
+    large one (a count would read the whole history every 15 minutes)."""
+    estimate = table_estimate(cur, schema)
+    if estimate < 0 or estimate <= exact_max_rows:
+        cur.execute(sql.SQL("SELECT {entity}::text, count(*) FROM {queue} WHERE {status} = 'completed' GROUP BY 1")
+                    .format(entity=schema.col("entity_type"), status=schema.col("status"), queue=schema.queue))
+        return dict(cur.fetchall()), False
+    counts = {}
+    for entity in entity_types:
+        query = sql.SQL("SELECT 1 FROM {queue} WHERE {status} = 'completed' AND {entity} = %(entity)s").format(
+            queue=schema.queue, status=schema.col("status"), entity=schema.col("entity_type"))
+        rows = _planner_rows(cur, query, {"entity": entity})
+        # the planner never says zero; one row on an entity means "about none"
+        counts[entity] = rows if rows > 1 else 0
+    return counts, True
+
+
+def recent_completions(cur, schema, params):
+    """Last completion per entity, and completion throughput, inside the look-back
+    window on created_at (indexed), so the history outside it is never read."""
+    finished = schema.finished_at_expr()
+    if schema.has("started_at") and schema.has("completed_at"):
+        duration = sql.SQL("extract(epoch FROM {} - {})").format(schema.col("completed_at"), schema.col("started_at"))
+    else:
+        duration = sql.SQL("NULL::numeric")
+    cur.execute(sql.SQL(
+        """
+        SELECT {entity}::text, max({finished}),
+               count(*) FILTER (WHERE {finished} >= now() - interval '1 hour'),
+               count(*) FILTER (WHERE {finished} >= now() - interval '24 hours'),
+               sum({duration}) FILTER (WHERE {finished} >= now() - interval '24 hours'),
+               count({duration}) FILTER (WHERE {finished} >= now() - interval '24 hours')
+          FROM {queue}
+         WHERE {status} = 'completed'
+           AND {created} >= now() - make_interval(hours => %(lookback_hours)s)
+         GROUP BY 1
+        """).format(entity=schema.col("entity_type"), finished=finished, duration=duration,
+                    queue=schema.queue, status=schema.col("status"), created=schema.col("created_at")),
+        params)
+    return cur.fetchall()
+
+
+def recent_failures(cur, schema, params):
+    """Rows that failed in the last hour / 24 h (their last activity, on the live set)."""
+    where, args = _status_in(schema, ("failed", "retry", "dead_letter"))
+    args.update(params)
+    activity = schema.activity_expr()
+    cur.execute(sql.SQL(
+        """
+        SELECT count(*) FILTER (WHERE {activity} >= now() - interval '1 hour'),
+               count(*) FILTER (WHERE {activity} >= now() - interval '24 hours')
+          FROM {queue} WHERE {where} AND {attempts} > 0
+        """).format(activity=activity, queue=schema.queue, where=where, attempts=schema.col("attempt_count")), args)
+    return cur.fetchone()
+
+
+def stuck_locks(cur, schema, params):
+    """Rows still carrying a lease that expired more than stuck_after minutes ago,
+    whatever their status (found through the lock_expires_at index)."""
+    exp = schema.col("lock_expires_at")
+    cur.execute(sql.SQL(
+        """
+        SELECT count(*),
+               extract(epoch FROM now() - min({exp})),
+               (array_agg({id}::text ORDER BY {exp}))[1:%(sample)s]
+          FROM {queue}
+         WHERE {leased} AND {exp} < now() - make_interval(mins => %(stuck_after)s)
+        """).format(exp=exp, id=schema.col("id"), queue=schema.queue, leased=schema.leased_expr()), params)
+    row = cur.fetchone()
+    cur.execute(sql.SQL(
+        "SELECT {status}::text, count(*) FROM {queue} WHERE {leased} "
+        "AND {exp} < now() - make_interval(mins => %(stuck_after)s) GROUP BY 1").format(
+        status=schema.col("status"), queue=schema.queue, leased=schema.leased_expr(), exp=exp), params)
+    by_status = dict(cur.fetchall())
+    return {"count": row[0], "oldest_age_seconds": _seconds(row[1]), "ids": list(row[2] or []),
+            "by_status": by_status}
+
+
+def error_patterns(cur, schema, params):
+    where, args = _status_in(schema, ("failed", "retry", "dead_letter"))
+    args.update(params)
+    args.update({"uuid_re": UUID_RE, "hex_re": HEX_RE, "num_re": NUM_RE})
+    code = schema.col("error_code") if schema.has("error_code") else sql.SQL("NULL::text")
+    msg = schema.col("error_message") if schema.has("error_message") else sql.SQL("NULL::text")
+    cur.execute(sql.SQL(
+        """
+        WITH failing AS (
+            SELECT {status}::text AS status, {entity}::text AS entity, {code}::text AS code,
+                   {msg} AS message, {activity} AS seen,
+                   regexp_replace(regexp_replace(regexp_replace(
+                       COALESCE({msg}, '(no error message)'),
+                       %(uuid_re)s, '<uuid>', 'g'), %(hex_re)s, '<hex>', 'g'), %(num_re)s, '<n>', 'g')
+                       AS pattern
+              FROM {queue} WHERE {where}
+        ), grouped AS (
+            SELECT pattern, code, count(*) AS n,
+                   array_agg(DISTINCT status ORDER BY status) AS statuses,
+                   array_agg(DISTINCT entity ORDER BY entity) AS entities,
+                   min(message) AS example, min(seen) AS first_seen, max(seen) AS last_seen,
+                   count(*) OVER () AS groups
+              FROM failing GROUP BY pattern, code
+        )
+        SELECT pattern, code, n, statuses, entities, example, first_seen, last_seen, groups
+          FROM grouped ORDER BY n DESC, pattern, code NULLS FIRST LIMIT %(top_errors)s
+        """).format(status=schema.col("status"), entity=schema.col("entity_type"), code=code, msg=msg,
+                    activity=schema.activity_expr(), queue=schema.queue, where=where), args)
+    rows = cur.fetchall()
+    patterns = [{
+        "pattern": r[0], "error_code": r[1], "count": r[2], "statuses": list(r[3]), "entity_types": list(r[4]),
+        "example": r[5], "first_seen": _iso(r[6]), "last_seen": _iso(r[7]),
+    } for r in rows]
+    return patterns, (rows[0][8] if rows else 0)
+
+
+def dead_letter(cur, schema, params):
+    q_id = schema.col("id", "q")
+    cur.execute(sql.SQL(
+        """
+        SELECT count(*),
+               (array_agg({qid}::text ORDER BY {created}))[1:%(sample)s]
+          FROM {queue} q
+         WHERE {status} = 'dead_letter'
+           AND NOT EXISTS (SELECT 1 FROM {dlq} d WHERE {dref} = {qid})
+        """).format(qid=q_id, created=schema.col("created_at", "q"), queue=schema.queue,
+                    status=schema.col("status", "q"), dlq=schema.dlq, dref=schema.dcol("sync_queue_id", "d")), params)
+    unrecorded, unrecorded_ids = cur.fetchone()
+    cur.execute(sql.SQL(
+        """
+        SELECT count(*), count(*) FILTER (WHERE NOT {resolved}),
+               count(*) - count(DISTINCT {ref})
+          FROM {dlq}
+        """).format(resolved=schema.dcol("resolved"), ref=schema.dcol("sync_queue_id"), dlq=schema.dlq))
+    recorded, unresolved, duplicates = cur.fetchone()
+    return {"recorded": recorded, "unresolved": unresolved, "unrecorded": unrecorded,
+            "unrecorded_ids": list(unrecorded_ids or []), "duplicate_records": duplicates}
+
+
+def retry_state(cur, schema, params):
+    status = schema.col("status")
+    attempts = schema.col("attempt_count")
+    if schema.has("next_retry_at"):
+        due_at = schema.col("next_retry_at")
+    else:
+        # without next_retry_at a retry row is due at once; its age is its last change
+        due_at = schema.finished_at_expr()
+    cur.execute(sql.SQL(
+        """
+        SELECT count(*) FILTER (WHERE {status} = 'retry'),
+               count(*) FILTER (WHERE {status} = 'retry' AND ({due} IS NULL OR {due} <= now())),
+               count(*) FILTER (WHERE {status} = 'retry'
+                                  AND {due} < now() - make_interval(mins => %(overdue_after)s)),
+               extract(epoch FROM now() - min({due}) FILTER (WHERE {status} = 'retry')),
+               count(*) FILTER (WHERE {attempts} >= {budget}),
+               (array_agg({id}::text ORDER BY {created}) FILTER (WHERE {attempts} >= {budget}))[1:%(sample)s]
+          FROM {queue}
+         WHERE {status} IN ('retry', 'failed')
+        """).format(status=status, due=due_at, attempts=attempts, budget=schema.max_attempts_expr(),
+                    id=schema.col("id"), created=schema.col("created_at"), queue=schema.queue), params)
+    total, due, overdue, oldest_due, exhausted, exhausted_ids = cur.fetchone()
+    return {"total": total, "due": due, "overdue": overdue,
+            "oldest_due_seconds": _seconds(oldest_due) if oldest_due is not None and oldest_due > 0 else 0,
+            "exhausted": exhausted, "exhausted_ids": list(exhausted_ids or [])}
+
+
+def workers(cur, schema, params):
+    exp = schema.col("lock_expires_at")
+    holder = schema.col("locked_by") if schema.has("locked_by") else sql.SQL("NULL::text")
+    pending_live = sql.SQL("{status} = 'pending' AND {leased} AND {exp} > now()").format(
+        status=schema.col("status"), leased=schema.leased_expr(), exp=exp)
+    cur.execute(sql.SQL(
+        """
+        SELECT count(*) FILTER (WHERE {exp} > now()),
+               count(DISTINCT {holder}) FILTER (WHERE {exp} > now()),
+               max({exp}) - make_interval(secs => %(lease_seconds)s),
+               count(*) FILTER (WHERE {pending_live}),
+               count(*) FILTER (WHERE {pending_live}
+                                  AND {created} < now() - interval '1 hour')
+          FROM {queue}
+         WHERE {leased} AND {exp} > now() - make_interval(secs => %(lease_seconds)s) - interval '1 day'
+        """).format(exp=exp, holder=holder, pending_live=pending_live, created=schema.col("created_at"),
+                    queue=schema.queue, leased=schema.leased_expr()), params)
+    active, holders, last_lease, pending_leased, old_pending_leased = cur.fetchone()
+    cur.execute(
+        """
+        SELECT count(*) FILTER (WHERE datname = current_database() AND backend_type = 'client backend'),
+               count(*) FILTER (WHERE datname = current_database() AND backend_type = 'client backend'
+                                  AND application_name IS DISTINCT FROM %(app)s),
+               count(*) FILTER (WHERE backend_type = 'client backend'),
+               count(*) FILTER (WHERE datname = current_database() AND state LIKE 'idle in transaction%%'),
+               extract(epoch FROM now() - min(xact_start) FILTER (
+                   WHERE datname = current_database() AND state LIKE 'idle in transaction%%')),
+               current_setting('max_connections')::int
+          FROM pg_catalog.pg_stat_activity
+        """, {"app": "tsh.zoho_sync"})
+    db_conns, app_conns, total_conns, idle_tx, idle_tx_age, max_conns = cur.fetchone()
+    cur.execute("SELECT extract(epoch FROM now() - %s::timestamptz)", (last_lease,))
+    since = cur.fetchone()[0]
+    return {
+        "active_leases": active,
+        "lease_holders": holders,
+        "lease_seconds": params["lease_seconds"],
+        "last_lease_taken_at": _iso(last_lease),
+        "seconds_since_last_lease": _seconds(since),
+        "pending_leased": pending_leased,
+        "old_pending_leased": old_pending_leased,
+        "connections": {
+            "database": db_conns,
+            "application": app_conns,
+            "total": total_conns,
+            "max_connections": max_conns,
+            "usage_pct": round(100.0 * total_conns / max_conns, 1) if max_conns else None,
+            "idle_in_transaction": idle_tx,
+            "oldest_idle_in_transaction_seconds": _seconds(idle_tx_age),
+        },
+    }
+
+
+def _seconds(value):
+    return None if value is None else round(float(value), 1)
+
+
+def empty_status_counts():
+    return dict((s, 0) for s in STATUSES)
