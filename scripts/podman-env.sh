@@ -8,16 +8,23 @@
 # reads it through CONTAINERS_CONF. Works from any directory and in a fresh
 # clone anywhere: paths are derived from this file's location.
 
-if [ -n "${BASH_SOURCE[0]:-}" ]; then
-    _tsh_env_src="${BASH_SOURCE[0]}"
+_tsh_env_src=""
+if [ -n "${BASH_VERSION:-}" ]; then
+    eval '_tsh_env_src="${BASH_SOURCE[0]}"'
 elif [ -n "${ZSH_VERSION:-}" ]; then
-    # shellcheck disable=SC2296
-    _tsh_env_src="${(%):-%x}"
-else
-    _tsh_env_src="${0}"
+    eval '_tsh_env_src="${(%):-%x}"'
 fi
-TSH_REPO_ROOT="$(cd "$(dirname "${_tsh_env_src}")/.." && pwd)"
+if [ -n "$_tsh_env_src" ]; then
+    TSH_REPO_ROOT="$(cd "$(dirname "$_tsh_env_src")/.." && pwd)"
+else
+    # POSIX sh cannot tell which file it sources: use the checkout we are in.
+    TSH_REPO_ROOT="$(git rev-parse --show-toplevel 2>/dev/null || pwd)"
+fi
 unset _tsh_env_src
+if [ ! -f "$TSH_REPO_ROOT/molecule/image/containers.conf" ]; then
+    echo "podman-env.sh: cannot find the repository root (source it from the repository)" >&2
+    return 1
+fi
 export TSH_REPO_ROOT
 
 # Podman engine settings (runtime runc, ulimits).

@@ -18,11 +18,13 @@
 #   TSH_ZOHO_CACHE_DIR (${XDG_CACHE_HOME:-$HOME/.cache}/tsh-zoho)
 #   TSH_MOLECULE_IMAGE_NAME (localhost/tsh-zoho-molecule)
 #   TSH_WORKER_PY (testbed/worker.py)  the worker simulator to install
+#   TSH_KEEP_OLD_IMAGES=1  keep the images of earlier inputs (default: removed
+#       after a successful build)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-# shellcheck source=../../scripts/podman-env.sh
+# shellcheck source=scripts/podman-env.sh
 . "$ROOT/scripts/podman-env.sh"
 
 FORCE=0
@@ -32,7 +34,7 @@ case "${1:-}" in
     *) echo "usage: $0 [--force]" >&2; exit 2 ;;
 esac
 
-log() { printf '[build.sh] %s\n' "$*" >&2; }
+log() { printf '[build.sh] %s (%ss)\n' "$*" "$SECONDS" >&2; }
 die() { printf '[build.sh] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # Debian archive URIs the host uses (deb822 .sources or one-line .list).
@@ -81,9 +83,9 @@ HASH="$(
     cd "$CTX"
     {
         printf 'suite=%s\narch=%s\nmirror=%s\nsecurity=%s\n' "$SUITE" "$ARCH" "$MIRROR" "$SECURITY_MIRROR"
+        # Contents only: the Containerfile sets every mode itself, so a clone
+        # with other file modes gets the same hash.
         find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
-        # File modes matter too (setup-db.sh is executed).
-        find . -type f -perm -u+x -print | LC_ALL=C sort
     } | sha256sum | cut -c1-16
 )"
 TAG="$IMAGE_NAME:$HASH"
@@ -134,4 +136,14 @@ podman build \
     --tag "$IMAGE_NAME:latest" \
     "$CTX" >&2
 log "built $TAG"
+
+# Drop images of earlier inputs (podman refuses those a container still uses).
+if [ "${TSH_KEEP_OLD_IMAGES:-0}" != 1 ]; then
+    podman images --format '{{.Repository}}:{{.Tag}}' \
+        | grep -E "^($IMAGE_NAME|localhost/tsh-zoho-rootfs):" \
+        | grep -v -x -e "$TAG" -e "$IMAGE_NAME:latest" -e "$BASE_IMAGE" \
+        | while read -r old; do
+            if podman rmi "$old" >/dev/null 2>&1; then log "removed old image $old"; fi
+        done
+fi
 echo "$TAG"

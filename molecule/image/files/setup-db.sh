@@ -45,3 +45,5 @@ SQL
 test "$(psql_pg -d tsh_erp -tAc "SELECT to_regclass('public.tds_sync_queue') IS NOT NULL")" = t
 
 pg_ctlcluster "$PG_VERSION" "$CLUSTER" stop
+# Start the image with an empty server log (no build-time lines).
+: > "/var/log/postgresql/postgresql-$PG_VERSION-$CLUSTER.log"
