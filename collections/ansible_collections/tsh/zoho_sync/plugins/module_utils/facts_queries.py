@@ -26,7 +26,8 @@ except ImportError:
 # Collapse what varies inside one kind of error, so "Item 12345 not found" and
 # "Item 67890 not found" are one pattern: UUIDs, long hex strings, then numbers.
 UUID_RE = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-HEX_RE = "\\m[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\\M"
+# a hex word of 8+ characters mixing digits and letters (hashes, Zoho ids), either order
+HEX_RE = "\\m(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\\M"
 NUM_RE = "[0-9]+"
 
 

@@ -25,7 +25,7 @@ description:
   - In check mode the same selection runs read-only and is rolled back; RV(ids) lists exactly the rows that
     would be moved or recorded.
 author:
-  - TSH operations team
+  - TSH operations team (@tsh-ops)
 extends_documentation_fragment:
   - tsh.zoho_sync.connection
   - tsh.zoho_sync.queue_schema
@@ -156,10 +156,11 @@ def main():
                 return []
             cur.execute(hq.sql.SQL("SELECT {} FROM {} WHERE {} IN %(ids)s").format(
                 walker.returning(), schema_.queue, schema_.col("id")), {"ids": tuple(recorded)})
-            return cur.fetchall()
+            # the row itself does not change: the diff says it gains its record
+            return [dict(r, dlq_record="created") for r in cur.fetchall()]
 
-        reconciled = run.walk(hq.where_unrecorded(schema, run.entity_types, None), record, lambda row: row,
-                              "recording unrecorded dead letters")
+        reconciled = run.walk(hq.where_unrecorded(schema, run.entity_types, None), record,
+                              lambda row: dict(row, dlq_record="created"), "recording unrecorded dead letters")
         results.append(reconciled)
         reconciled_ids = reconciled.ids
     run.close()

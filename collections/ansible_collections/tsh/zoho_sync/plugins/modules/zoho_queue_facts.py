@@ -24,7 +24,7 @@ description:
     table and looks at completions inside a bounded window.
   - It never treats a failure to look as health - any error fails the task with one clear message.
 author:
-  - TSH operations team
+  - TSH operations team (@tsh-ops)
 extends_documentation_fragment:
   - tsh.zoho_sync.connection
   - tsh.zoho_sync.queue_schema

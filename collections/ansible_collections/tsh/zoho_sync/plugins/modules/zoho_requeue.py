@@ -27,7 +27,7 @@ description:
   - In check mode the same selection runs in a read-only transaction that is rolled back, and RV(ids) lists
     exactly the rows that would change. With C(--diff) each row's before and after state is shown.
 author:
-  - TSH operations team
+  - TSH operations team (@tsh-ops)
 extends_documentation_fragment:
   - tsh.zoho_sync.connection
   - tsh.zoho_sync.queue_schema
