@@ -28,6 +28,10 @@ options:
         C(resolved), C(resolved_at), C(resolved_by), C(resolution_notes), C(created_at).
       - Map an optional column to V(null) when the layout lacks it (for example the simplified
         write-up layout has no C(next_retry_at), C(started_at), C(completed_at) or C(max_retry_attempts)).
+      - Cleanup and restore also use C(inbox_table) (default C(tds_inbox_events)) and C(logs_table)
+        (default C(tds_sync_logs)), V(null) when the layout has no such table, with C(inbox_columns)
+        (C(id), C(received_at), C(queue_fk=inbox_event_id) - the queue's column referencing the inbox) and
+        C(logs_columns) (C(id), C(timestamp), C(queue_fk=sync_queue_id) - the log's column referencing the queue).
       - Every name is checked against the catalog before anything runs; an unknown key, a missing
         table or a missing column fails with one message.
     type: dict

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
@@ -107,31 +108,38 @@ def clean_error(exc):
     return text[0] if text else exc.__class__.__name__
 
 
+def session_options(params):
+    """lock_timeout and statement_timeout as libpq startup options (after any PGOPTIONS).
+
+    Set in the startup packet rather than with SET + COMMIT: a session setting made in a
+    transaction is undone by a rollback, and a commit - even of a read-only transaction -
+    counts in pg_stat_database.xact_commit, so a check-mode run would not be commit-free.
+    The values are integers validated by _validate_limits, so nothing else reaches it.
+    """
+    ours = "-c lock_timeout=%dms -c statement_timeout=%dms" % (params["lock_timeout"], params["statement_timeout"])
+    inherited = os.environ.get("PGOPTIONS", "").strip()
+    return (inherited + " " + ours).strip()
+
+
 def connect(module, read_only=False):
     """Open a session, or fail_json with one clear message.
 
     Autocommit stays off: callers decide where each transaction ends. A read-only
     session is marked so at the server, so a bug can never turn a health check or a
-    check-mode run into a write.
+    check-mode run into a write. Opening the session commits nothing (see
+    session_options).
     """
     ensure_psycopg2(module)
     _validate_limits(module)
     params = module.params
     try:
-        conn = psycopg2.connect(**connect_params(params))
+        conn = psycopg2.connect(options=session_options(params), **connect_params(params))
     except psycopg2.OperationalError as exc:
         module.fail_json(msg="Cannot connect to %s: %s" % (describe_target(params), clean_error(exc)))
     except Exception as exc:  # e.g. an invalid option value reaching libpq
         module.fail_json(msg="Cannot connect to %s: %s" % (describe_target(params), clean_error(exc)))
     try:
         conn.set_session(readonly=read_only, autocommit=False)
-        with conn.cursor() as cur:
-            # set_config with parameters: the values are never spliced into SQL.
-            cur.execute(
-                "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
-                ("%dms" % params["lock_timeout"], "%dms" % params["statement_timeout"]),
-            )
-        conn.commit()
     except psycopg2.Error as exc:
         conn.close()
         module.fail_json(msg="Cannot prepare the session on %s: %s" % (describe_target(params), clean_error(exc)))

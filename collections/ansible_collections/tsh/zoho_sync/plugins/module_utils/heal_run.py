@@ -75,13 +75,22 @@ class HealRun:
         close_quietly(self.conn)
 
     def diff_output(self, *results):
+        """One line per row, keyed by id: the id stays on every changed line whatever
+        the diff context, so --diff names each row that changes."""
         before, after = {}, {}
         for result in results:
-            before.update(result.before)
-            after.update(result.after)
+            before.update((k, one_line(v)) for k, v in result.before.items())
+            after.update((k, one_line(v)) for k, v in result.after.items())
         total = sum(len(r.ids) for r in results)
         header = "%d row(s)%s" % (total, "" if total <= len(before) else ", first %d shown" % len(before))
         return {"before": before, "after": after, "before_header": header, "after_header": header}
+
+
+def one_line(row):
+    """A row's state as one line: ``status=failed attempt_count=1 locked_by=null ...``."""
+    if not isinstance(row, dict):
+        return row
+    return " ".join("%s=%s" % (k, "null" if v is None else v) for k, v in row.items())
 
 
 def preview_with(changes):

@@ -32,12 +32,57 @@ MAX_BATCH_SIZE = 10000
 MAX_TEXT = 1000
 
 
+def first_undecodable(value, path):
+    """The option path of the first text that cannot be UTF-8 (a byte that was not UTF-8
+    on the command line or in a file reaches a module as a lone surrogate), else None."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeError:
+            return path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = first_undecodable(item, "%s.%s" % (path, key) if path else str(key))
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = first_undecodable(item, "%s[%d]" % (path, index))
+            if found:
+                return found
+    return None
+
+
+def _printable(value):
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return dict((k, _printable(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_printable(v) for v in value]
+    return value
+
+
+class QueueModule(AnsibleModule):
+    def _log_invocation(self):
+        # AnsibleModule logs every option encoded as UTF-8 and dies with a
+        # UnicodeEncodeError on text that is not: fail with one clear message instead.
+        bad = first_undecodable(dict((k, v) for k, v in self.params.items()
+                                     if not self.argument_spec.get(k, {}).get("no_log")), "")
+        if bad:
+            # the invocation echoed back must be valid UTF-8 too, or the controller
+            # refuses the whole result
+            self.fail_json(msg="%s is not valid UTF-8 text" % bad,
+                           invocation={"module_args": _printable(self.params)})
+        super(QueueModule, self)._log_invocation()
+
+
 def build_module(argument_spec, **kwargs):
     spec = connection_argument_spec()
     spec.update(queue_schema_argument_spec())
     spec.update(argument_spec)
     kwargs.setdefault("supports_check_mode", True)
-    return AnsibleModule(argument_spec=spec, **kwargs)
+    return QueueModule(argument_spec=spec, **kwargs)
 
 
 def fail(module, msg, **extra):

@@ -78,6 +78,23 @@ DLQ_COLUMNS = {
 DLQ_REQUIRED = ("id", "sync_queue_id", "entity_type", "source_entity_id", "failure_reason",
                 "total_attempts", "last_payload", "resolved")
 
+# The tables around the queue that only cleanup and restore touch: the inbox the queue
+# references (queue.<queue_fk> -> inbox.id) and the sync logs that reference the queue
+# (logs.<queue_fk> -> queue.id). Map inbox_table / logs_table to null when the layout
+# has no such table (the simplified write-up layout has neither).
+INBOX_COLUMNS = {
+    "id": "id",
+    "received_at": "received_at",
+    # the column of the QUEUE table that references the inbox event
+    "queue_fk": "inbox_event_id",
+}
+LOGS_COLUMNS = {
+    "id": "id",
+    "timestamp": "timestamp",
+    # the column of the LOGS table that references the queue row
+    "queue_fk": "sync_queue_id",
+}
+
 DEFAULT_MAPPING = {
     "schema": "public",
     "queue_table": "tds_sync_queue",
@@ -86,6 +103,10 @@ DEFAULT_MAPPING = {
     "dlq_columns": DLQ_COLUMNS,
     # retry budget where the layout has no per-row max_retry_attempts column
     "default_max_attempts": 3,
+    "inbox_table": "tds_inbox_events",
+    "logs_table": "tds_sync_logs",
+    "inbox_columns": INBOX_COLUMNS,
+    "logs_columns": LOGS_COLUMNS,
 }
 
 # PostgreSQL identifiers: at most 63 bytes; we also refuse control characters so a
@@ -144,6 +165,13 @@ class QueueSchema:
         if isinstance(dma, bool) or not isinstance(dma, int) or not 1 <= dma <= 100:
             raise ValueError("queue_schema.default_max_attempts must be an integer from 1 to 100, got %r" % (dma,))
         self.default_max_attempts = dma
+        # inbox and sync logs (cleanup and restore only; checked by inspect_related)
+        self.inbox_table = self._optional_table(mapping, "inbox_table")
+        self.logs_table = self._optional_table(mapping, "logs_table")
+        self.icols = _merge_columns(INBOX_COLUMNS, mapping.get("inbox_columns"), tuple(INBOX_COLUMNS),
+                                    "inbox_columns")
+        self.lcols = _merge_columns(LOGS_COLUMNS, mapping.get("logs_columns"), tuple(LOGS_COLUMNS),
+                                    "logs_columns")
         # filled by inspect()
         self.status_labels = STATUSES
         self.status_is_enum = False
@@ -151,6 +179,12 @@ class QueueSchema:
         self.id_type = "uuid"
         self.dlq_id_has_default = False
         self.inspected = False
+
+    @staticmethod
+    def _optional_table(mapping, key):
+        if key in mapping and mapping[key] in (None, ""):
+            return None
+        return _check_ident(mapping.get(key) or DEFAULT_MAPPING[key], key)
 
     # -- identifiers ----------------------------------------------------------
     @property
@@ -231,6 +265,64 @@ class QueueSchema:
         return []
 
     # -- catalog --------------------------------------------------------------
+    def inspect_related(self, conn):
+        """Check the inbox and sync-log tables (when mapped) and their columns exist.
+        Only cleanup and restore call this, so the other modules keep working on
+        layouts that lack those tables."""
+        with conn.cursor() as cur:
+            for table, cols, kind in ((self.inbox_table, self.icols, "inbox_columns"),
+                                      (self.logs_table, self.lcols, "logs_columns")):
+                if table is None:
+                    continue
+                cur.execute(
+                    """
+                    SELECT a.attname
+                      FROM pg_catalog.pg_attribute a
+                      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped
+                    """, (self.schema, table))
+                found = set(r[0] for r in cur.fetchall())
+                if not found:
+                    raise QueueDatabaseError(
+                        "Table %s.%s does not exist (or this user cannot see it); check queue_schema (map %s "
+                        "to null when the layout has no such table)"
+                        % (self.schema, table, "inbox_table" if kind == "inbox_columns" else "logs_table"))
+                # the inbox's queue_fk is a column of the queue table
+                missing = ["%s (queue_schema.%s.%s)" % (name, kind, logical) for logical, name in sorted(cols.items())
+                           if not (kind == "inbox_columns" and logical == "queue_fk") and name not in found]
+                if missing:
+                    raise QueueDatabaseError("Table %s.%s has no column %s" % (self.schema, table, ", ".join(missing)))
+            if self.inbox_table is not None:
+                cur.execute(
+                    """
+                    SELECT 1 FROM pg_catalog.pg_attribute a
+                      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s AND a.attnum > 0
+                       AND NOT a.attisdropped
+                    """, (self.schema, self.queue_table, self.icols["queue_fk"]))
+                if cur.fetchone() is None:
+                    raise QueueDatabaseError("Table %s.%s has no column %s (queue_schema.inbox_columns.queue_fk)"
+                                             % (self.schema, self.queue_table, self.icols["queue_fk"]))
+        return self
+
+    @property
+    def inbox(self):
+        return sql.Identifier(self.schema, self.inbox_table)
+
+    @property
+    def logs(self):
+        return sql.Identifier(self.schema, self.logs_table)
+
+    def icol(self, logical, alias=None):
+        name = self.icols[logical]
+        return sql.Identifier(alias, name) if alias else sql.Identifier(name)
+
+    def lcol(self, logical, alias=None):
+        name = self.lcols[logical]
+        return sql.Identifier(alias, name) if alias else sql.Identifier(name)
+
     def inspect(self, conn):
         """Check every mapped table and column exists; learn enum labels and id types."""
         with conn.cursor() as cur:
@@ -333,4 +425,8 @@ class QueueSchema:
             "queue_columns": copy.deepcopy(self.qcols),
             "dlq_columns": copy.deepcopy(self.dcols),
             "default_max_attempts": self.default_max_attempts,
+            "inbox_table": self.inbox_table,
+            "logs_table": self.logs_table,
+            "inbox_columns": copy.deepcopy(self.icols),
+            "logs_columns": copy.deepcopy(self.lcols),
         }

@@ -10,39 +10,54 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: zoho_report_files
-short_description: Write a run's report files into the report directory, each atomically
-version_added: 0.2.0
+short_description: Write a run's report files on the control node, each atomically, and prune old ones
+version_added: 0.1.0
 description:
-  - Writes every file of O(files) (file name to content) into O(dir) - created with O(dir_mode) when missing -
-    through a temporary file, C(fsync) and C(rename), so a reader (AWX, a web server, the next run) never sees a
-    half-written report. One module run for all the files of a run.
-  - In check mode nothing is written; the C(zoho_heal) role writes its reports in check mode too (the report is
-    the output of a preview) by setting C(check_mode=false) on the task.
+  - Writes every file of O(files) (file name to content) into O(dir) on the control node - the directory is
+    created with O(dir_mode) when missing - each through a temporary file in the same directory, C(fsync) and a
+    rename, so a reader (AWX, a web server, the next run) never sees a half-written report. A file whose content
+    is unchanged is left alone.
+  - With O(prune_patterns) and O(keep_days), removes the files of O(dir) matching a pattern that are older than
+    O(keep_days) days (never one of O(files)).
+  - Runs on the controller only (an action plugin), in one step for all the files of a run - no module round
+    trip per file.
+  - In check mode nothing is written; the C(zoho_health) and C(zoho_heal) roles write their reports in check mode
+    too (the report is the output of a preview) by setting C(check_mode=false) on the task.
 author:
-  - TSH operations team
+  - TSH operations team (@tsh-ops)
 options:
   dir:
-    description:
-      - The report directory.
+    description: The report directory (on the control node).
     type: path
     required: true
   files:
-    description:
-      - File name (no directory part) to content.
+    description: File name (no directory part, not starting with a dot) to its text content.
     type: dict
     required: true
   mode:
-    description:
-      - Mode of the files.
+    description: Mode of the files.
     type: raw
     default: "0640"
   dir_mode:
-    description:
-      - Mode of the directory when it is created.
+    description: Mode of the directory when it is created.
     type: raw
     default: "0750"
+  prune_patterns:
+    description: Shell patterns (C(fnmatch)) of the old files to remove, for example C(health-*.json).
+    type: list
+    elements: str
+  keep_days:
+    description: With O(prune_patterns), remove the matching files older than this many days.
+    type: float
+attributes:
+  check_mode:
+    support: full
+    description: Writes nothing in check mode.
+  diff_mode:
+    support: none
+    description: No diff.
 notes:
-  - Supports C(check_mode) (writes nothing).
+  - The files are written on the control node whatever host the task runs for.
 seealso:
   - module: tsh.zoho_sync.zoho_audit
 '''
@@ -50,76 +65,49 @@ seealso:
 EXAMPLES = r'''
 - name: Write the heal report
   tsh.zoho_sync.zoho_report_files:
-    dir: /var/lib/tsh-zoho-sync/reports
+    dir: /var/lib/tsh-zoho-sync/reports/erp1
     files:
-      heal-erp1-20260130T101500Z-4f2a1c.json: "{{ report | to_nice_json }}"
-      heal-erp1-20260130T101500Z-4f2a1c.md: "{{ lookup('ansible.builtin.template', 'heal_report.md.j2') }}"
-  delegate_to: localhost
+      heal-20260130T101500Z-4f2a1c.json: "{{ report | to_nice_json }}"
+      heal-20260130T101500Z-4f2a1c.md: "{{ lookup('ansible.builtin.template', 'heal_report.md.j2') }}"
   check_mode: false
+
+- name: Write the health reports and keep 30 days of them
+  tsh.zoho_sync.zoho_report_files:
+    dir: /var/lib/tsh-zoho-sync/reports/erp1
+    files: "{{ health_files }}"
+    prune_patterns: ["health-*.json", "health-*.md", "health-*.html", "health-*.txt"]
+    keep_days: 30
 '''
 
 RETURN = r'''
-paths:
-  description: The files written (in check mode, that would be).
+written:
+  description: The files (and a created directory) written; in check mode, that would be.
+  returned: always
+  type: list
+  elements: str
+removed:
+  description: The old files pruned.
   returned: always
   type: list
   elements: str
 '''
 
-import os
-import re
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule
-
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,200}$")
-
-
-def octal(module, value, name):
-    try:
-        return int(str(value), 8)
-    except ValueError:
-        module.fail_json(msg="%s must be an octal mode such as 0640, got %r" % (name, value))
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
-        dir=dict(type="path", required=True),
-        files=dict(type="dict", required=True),
-        mode=dict(type="raw", default="0640"),
-        dir_mode=dict(type="raw", default="0750"),
-    ), supports_check_mode=True)
-    p = module.params
-    mode = octal(module, p["mode"], "mode")
-    dir_mode = octal(module, p["dir_mode"], "dir_mode")
-    for name in p["files"]:
-        if not NAME_RE.match(name) or ".." in name:
-            module.fail_json(msg="files: %r is not a plain file name" % name[:100])
-    paths = [os.path.join(p["dir"], name) for name in sorted(p["files"])]
-    if module.check_mode:
-        module.exit_json(changed=False, paths=paths)
-    try:
-        if not os.path.isdir(p["dir"]):
-            os.makedirs(p["dir"], dir_mode)
-        for name in sorted(p["files"]):
-            content = p["files"][name]
-            if not isinstance(content, str):
-                content = str(content)
-            fd, tmp = tempfile.mkstemp(prefix=".%s." % name, dir=p["dir"])
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(content if content.endswith("\n") else content + "\n")
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.chmod(tmp, mode)
-                os.rename(tmp, os.path.join(p["dir"], name))
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
-    except (IOError, OSError) as exc:
-        module.fail_json(msg="Cannot write the report into %s: %s" % (p["dir"], exc))
-    module.exit_json(changed=True, paths=paths)
+    module = AnsibleModule(
+        argument_spec=dict(
+            dir=dict(type="path", required=True),
+            files=dict(type="dict", required=True),
+            mode=dict(type="raw", default="0640"),
+            dir_mode=dict(type="raw", default="0750"),
+            prune_patterns=dict(type="list", elements="str"),
+            keep_days=dict(type="float"),
+        ),
+        supports_check_mode=True,
+    )
+    module.fail_json(msg="zoho_report_files runs on the controller (action plugin); the module file is documentation only")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,200 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, TSH operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the zoho_heal role: the business-hours guard, the queue summary used in
+reports and audit records, and the decision tree of the original agent.
+
+zoho_business_hours(spec, now=None)
+    spec: {days: [mon, ...], start: "HH:MM", end: "HH:MM", timezone: "Area/City"}.
+    Returns {inside, now, weekday, timezone, window}. Time-zone aware (zoneinfo, so
+    daylight saving is handled); end "24:00" means midnight; a window whose end is
+    before its start runs overnight and belongs to the day it starts on; an empty
+    day list means there are no business hours. Any malformed value raises one clear
+    error.
+
+zoho_heal_queue_summary(zoho_queue)
+    The numbers an operator compares before and after a heal.
+
+zoho_heal_plan(zoho_queue, service_status, options)
+    What the heal should do and why (see DOCUMENTATION in the role's README).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import re
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+except ImportError:  # Python < 3.9
+    ZoneInfo = None
+    ZoneInfoNotFoundError = Exception
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = dict((d, i) for i, d in enumerate(DAYS))
+DAY_NAMES.update(dict((n, i) for i, n in enumerate(
+    ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))))
+TIME_RE = re.compile(r"^([01]?[0-9]|2[0-4]):([0-5][0-9])$")
+
+
+def _minutes(value, name):
+    text = str(value).strip()
+    match = TIME_RE.match(text)
+    if not match:
+        raise AnsibleFilterError("zoho_heal_business_hours.%s must be a time HH:MM (00:00-24:00), got %r"
+                                 % (name, value))
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if hours == 24 and minutes:
+        raise AnsibleFilterError("zoho_heal_business_hours.%s: 24:00 is the latest time, got %r" % (name, value))
+    return hours * 60 + minutes
+
+
+def business_hours(spec, now=None):
+    if not isinstance(spec, dict):
+        raise AnsibleFilterError("zoho_heal_business_hours must be a dictionary with days, start, end and timezone")
+    unknown = sorted(set(spec) - {"days", "start", "end", "timezone"})
+    if unknown:
+        raise AnsibleFilterError("zoho_heal_business_hours has unknown key(s) %s; known: days, start, end, timezone"
+                                 % ", ".join(unknown))
+    days = spec.get("days", [])
+    if isinstance(days, str) or not isinstance(days, (list, tuple)):
+        raise AnsibleFilterError("zoho_heal_business_hours.days must be a list of day names (mon ... sun)")
+    day_numbers = set()
+    for day in days:
+        key = str(day).strip().lower()
+        if key not in DAY_NAMES:
+            raise AnsibleFilterError("zoho_heal_business_hours.days: unknown day %r; use mon, tue, wed, thu, fri, "
+                                     "sat, sun" % (day,))
+        day_numbers.add(DAY_NAMES[key])
+    start = _minutes(spec.get("start", "08:00"), "start")
+    end = _minutes(spec.get("end", "18:00"), "end")
+    if start == end:
+        raise AnsibleFilterError("zoho_heal_business_hours: start and end are both %s; to have no business hours, "
+                                 "give an empty days list" % spec.get("start"))
+    tz_name = str(spec.get("timezone", "UTC")).strip()
+    if ZoneInfo is None:
+        raise AnsibleFilterError("zoho_heal_business_hours needs Python 3.9+ (zoneinfo) on the control node")
+    try:
+        if not tz_name or tz_name.startswith("/") or ".." in tz_name:
+            raise ValueError(tz_name)
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise AnsibleFilterError("zoho_heal_business_hours.timezone: unknown time zone %r (use an IANA name such "
+                                 "as Asia/Baghdad or UTC)" % tz_name)
+    if now is None or now == "":
+        moment = datetime.datetime.now(datetime.timezone.utc)
+    else:
+        try:
+            moment = datetime.datetime.fromisoformat(str(now).replace("Z", "+00:00"))
+        except ValueError:
+            raise AnsibleFilterError("zoho_business_hours: now must be an ISO 8601 time, got %r" % (now,))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=datetime.timezone.utc)
+    local = moment.astimezone(tz)
+    minute = local.hour * 60 + local.minute
+    weekday = local.weekday()
+    if start < end:
+        inside = weekday in day_numbers and start <= minute < end
+    else:  # overnight: from start on a business day until end the next morning
+        inside = (weekday in day_numbers and minute >= start) or \
+                 (((weekday - 1) % 7) in day_numbers and minute < end)
+    names = [DAYS[d] for d in sorted(day_numbers)]
+    window = "%s %s-%s %s" % (",".join(names) or "(no days)", _fmt(start), _fmt(end), tz_name)
+    return {"inside": inside, "now": local.isoformat(), "weekday": DAYS[weekday], "timezone": tz_name,
+            "window": window}
+
+
+def _fmt(minutes):
+    return "%02d:%02d" % (minutes // 60, minutes % 60)
+
+
+def _get(data, *path, **kw):
+    default = kw.get("default")
+    for key in path:
+        if not isinstance(data, dict) or key not in data or data[key] is None:
+            return default
+        data = data[key]
+    return data
+
+
+def queue_summary(facts):
+    if not facts:
+        return {}
+    counts = _get(facts, "status_counts", default={}) or {}
+    return {
+        "pending": counts.get("pending", 0),
+        "processing": counts.get("processing", 0),
+        "failed": counts.get("failed", 0),
+        "retry": counts.get("retry", 0),
+        "dead_letter": counts.get("dead_letter", 0),
+        "live_total": _get(facts, "live_total", default=0),
+        "retry_due": _get(facts, "retry", "due", default=0),
+        "retry_overdue": _get(facts, "retry", "overdue", default=0),
+        "exhausted": _get(facts, "retry", "exhausted", default=0),
+        "stuck_leases": _get(facts, "stuck_locks", "count", default=0),
+        "unrecorded_dead_letters": _get(facts, "dead_letter", "unrecorded", default=0),
+        "open_dlq_records": _get(facts, "dead_letter", "unresolved", default=0),
+        "active_leases": _get(facts, "workers", "active_leases", default=0),
+        "seconds_since_last_lease": _get(facts, "workers", "seconds_since_last_lease"),
+        "completed_last_hour": _get(facts, "throughput", "completed_last_hour", default=0),
+        "collected_at": _get(facts, "collected_at"),
+    }
+
+
+def heal_plan(facts, service=None, options=None):
+    """The decision tree: service down -> restart; failed -> requeue; stuck leases ->
+    clear; exhausted or unrecorded dead letters -> dead-letter (with records); workers
+    stuck -> restart; old data -> cleanup. Returns what to do and why."""
+    if not isinstance(facts, dict) or "status_counts" not in facts:
+        raise AnsibleFilterError("zoho_heal_plan needs the zoho_queue facts (run tsh.zoho_sync.zoho_queue_facts)")
+    options = options or {}
+    service = service or {}
+    inactivity = float(options.get("worker_inactivity_minutes", 30)) * 60
+    s = queue_summary(facts)
+    work_due = s["pending"] + s["retry_due"]
+    manager = service.get("manager") or options.get("service_manager") or "none"
+    overall = service.get("overall") or "unknown"
+    service_down = manager != "none" and overall == "stopped"
+    reasons = []
+    since = s["seconds_since_last_lease"]
+    no_claims = work_due > 0 and (since is None or since > inactivity)
+    if no_claims:
+        reasons.append("%d item(s) due and no lease taken for %s" % (
+            work_due, "the whole look-back window" if since is None else "%d min" % (since // 60)))
+    leases_stalled = s["stuck_leases"] > 0 and s["active_leases"] == 0 and s["completed_last_hour"] == 0
+    if leases_stalled:
+        reasons.append("%d lease(s) expired with no progress (no live lease, nothing completed in the last hour)"
+                       % s["stuck_leases"])
+    workers_stuck = bool(reasons)
+    restart_reasons = []
+    if service_down:
+        restart_reasons.append("service down: %s" % (service.get("reason") or "stopped"))
+    if workers_stuck:
+        restart_reasons.append("workers stuck: " + "; ".join(reasons))
+    return {
+        "summary": s,
+        "work_due": work_due,
+        "service_manager": manager,
+        "service_state": overall,
+        "service_down": service_down,
+        "workers_stuck": workers_stuck,
+        "workers_stuck_reasons": reasons,
+        "requeue_failed": s["failed"] > 0,
+        "clear_stuck": s["stuck_leases"] > 0,
+        "move_exhausted": s["exhausted"] > 0 or s["unrecorded_dead_letters"] > 0,
+        "restart": service_down or workers_stuck,
+        "restart_reasons": restart_reasons,
+    }
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "zoho_business_hours": business_hours,
+            "zoho_heal_queue_summary": queue_summary,
+            "zoho_heal_plan": heal_plan,
+        }

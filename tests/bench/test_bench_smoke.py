@@ -1,0 +1,47 @@
+"""The benchmark harness itself (not a measurement: no timing is asserted).
+
+Runs every step of bench.run at 1k rows (--smoke) but the playbook ones, against the
+harness's own throwaway cluster, and checks the result files' structure.
+"""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_smoke_run_writes_results(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke", "--phases", "facts,explain,heal,cleanup",
+         "--out-dir", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    [js] = glob.glob(str(tmp_path / "*-smoke.json"))
+    [md] = glob.glob(str(tmp_path / "*-smoke.md"))
+    [plans] = glob.glob(str(tmp_path / "*-smoke-plans.md"))
+    r = json.load(open(js))
+    for key in ("machine", "versions", "cluster_settings", "datasets", "facts", "heal", "cleanup", "targets"):
+        assert key in r, key
+    assert r["machine"]["nproc"] >= 1 and r["versions"]["postgresql"]
+    [facts] = r["facts"]
+    assert facts["history"] == 1000
+    assert facts["facts_in_process_ms"]["n"] == 2 and facts["naive_total_ms"]["n"] == 2
+    assert set(facts["naive_per_query_ms"]) == {"status_counts", "last_sync_per_entity", "error_patterns"}
+    assert set(facts["facts_per_query_ms"]) >= {"live_counts", "error_patterns", "workers"}
+    heal = r["heal"]
+    assert heal["runs"]["zoho_dlq_move"]["rows"] == 300
+    assert heal["runs"]["zoho_requeue"]["rows"] == 300
+    for run in heal["runs"].values():
+        # every committed batch was found in the server log with its lock hold
+        assert run["batches_in_log"] == run["batches"] and run["lock_hold_ms"]["max"] is not None
+    assert heal["claims_baseline"]["claims"] > 0 and heal["claims_during_heal"]["claims"] > 0
+    assert r["cleanup"]["deleted"]["queue"] == 50
+    names = [t["target"] for t in r["targets"]]
+    assert any(n.startswith("facts vs naive") for n in names)
+    assert all(t["met"] in (True, False) for t in r["targets"])
+    text = open(md).read()
+    assert "## Targets" in text and "## 1. zoho_queue_facts" in text and "## 3. Heal" in text
+    assert "Seq Scan" in open(plans).read() or "Index" in open(plans).read()
