@@ -122,6 +122,13 @@ def kill_group(proc):
     detached itself on purpose (the heal lock holder double-forks to init) is not below
     the playbook any more and must notice its owner's death by itself."""
     victims = descendants(proc.pid)
+    commands = []
+    for pid in victims:
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as fh:
+                commands.append(fh.read().replace(b"\0", b" ").decode("utf-8", "replace"))
+        except OSError:
+            pass
     groups = set()
     for pid in [proc.pid] + victims:
         try:
@@ -140,3 +147,4 @@ def kill_group(proc):
             pass
     proc.wait()
     proc.log.close()
+    return commands

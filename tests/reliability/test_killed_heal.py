@@ -43,6 +43,24 @@ def wait_for_task(proc, log_path, name, timeout):
     return False
 
 
+def wait_for_module_session(db, proc, timeout):
+    """Until a module of the collection has a session on the database (the action's
+    batches are under way)."""
+    admin = db.server.admin()
+    try:
+        deadline = time.time() + timeout
+        while time.time() < deadline and proc.poll() is None:
+            with admin.cursor() as cur:
+                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                            "AND application_name = 'tsh.zoho_sync'", (db.name,))
+                if cur.fetchone()[0]:
+                    return True
+            time.sleep(0.01)
+        return False
+    finally:
+        admin.close()
+
+
 def backed_up_ids(backup_dir):
     """Ids of every row image in the heal's backup files (complete lines only)."""
     ids = set()
@@ -104,6 +122,7 @@ def test_killed_heal_rounds(rel_db, tmp_path):
     kills = 0
     mid_action = 0
     kill_points = []
+    modules_killed = 0
     violations = []
     for n in range(rounds):
         # fresh work for this round (own seed: generated ids never collide)
@@ -115,22 +134,28 @@ def test_killed_heal_rounds(rel_db, tmp_path):
         # most rounds kill inside an action (its task started, the module at work);
         # the others at any moment of the run
         if rng.random() < 0.75:
+            # the chosen action's module at work in the database: then a moment more
             target = rng.choice(ACTION_TASKS)
-            delay = rng.uniform(0.0, 2.5)
-            wait_for_task(proc, log_path, target, timeout=180)
+            delay = rng.uniform(0.0, 0.4)
+            if wait_for_task(proc, log_path, target, timeout=180):
+                wait_for_module_session(rel_db, proc, timeout=30)
         else:
             target, delay = None, rng.uniform(0.5, 40.0)
         deadline = time.time() + delay
         while time.time() < deadline and proc.poll() is None:
             time.sleep(0.02)
         finished_before_kill = proc.poll() is not None
-        kill_group(proc)
+        killed = kill_group(proc)
+        in_flight = [c for c in killed if "AnsiballZ_zoho_" in c]
+        modules_killed += 1 if in_flight else 0
         kills += 0 if finished_before_kill else 1
         with open(log_path) as fh:
             log = fh.read()
         tasks = [line for line in log.splitlines() if line.startswith("TASK [")]
-        kill_points.append("%.1fs: %s" % (delay, "finished" if finished_before_kill else
-                                           (tasks[-1][6:].split("]")[0] if tasks else "before the first task")))
+        kill_points.append("%.1fs: %s%s" % (delay, "finished" if finished_before_kill else
+                                             (tasks[-1][6:].split("]")[0] if tasks else "before the first task"),
+                                             " (module %s killed in flight)" % in_flight[0].split("AnsiballZ_")[1]
+                                             .split(".py")[0] if in_flight else ""))
         if tasks and any(t in tasks[-1] for t in ACTION_TASKS) and not finished_before_kill:
             mid_action += 1
         if not wait_lock_released(rel_db):
@@ -161,5 +186,6 @@ def test_killed_heal_rounds(rel_db, tmp_path):
     violations += support.invariant_violations(rel_db, None)
     support.RESULTS.add("killed_heal", rounds=rounds, kills=kills, kills_mid_action=mid_action,
                         rows=len(expected), rows_cleaned_with_backup=len(deleted),
-                        invariant_violations=len(violations), kill_points=kill_points)
+                        modules_killed_in_flight=modules_killed, invariant_violations=len(violations),
+                        kill_points=kill_points)
     assert violations == [], violations[:20]
