@@ -264,14 +264,14 @@ def workers(cur, schema, params):
         """
         SELECT count(*) FILTER (WHERE datname = current_database() AND backend_type = 'client backend'),
                count(*) FILTER (WHERE datname = current_database() AND backend_type = 'client backend'
-                                  AND application_name IS DISTINCT FROM %(app)s),
+                                  AND COALESCE(application_name, '') NOT LIKE %(app)s),
                count(*) FILTER (WHERE backend_type = 'client backend'),
                count(*) FILTER (WHERE datname = current_database() AND state LIKE 'idle in transaction%%'),
                extract(epoch FROM now() - min(xact_start) FILTER (
                    WHERE datname = current_database() AND state LIKE 'idle in transaction%%')),
                current_setting('max_connections')::int
           FROM pg_catalog.pg_stat_activity
-        """, {"app": "tsh.zoho_sync"})
+        """, {"app": "tsh.zoho_sync%"})
     db_conns, app_conns, total_conns, idle_tx, idle_tx_age, max_conns = cur.fetchone()
     cur.execute("SELECT extract(epoch FROM now() - %s::timestamptz)", (last_lease,))
     since = cur.fetchone()[0]
