@@ -688,7 +688,7 @@ def render(r, command):
     add("|---|---|---|---|")
     for t in r["targets"]:
         met = "met" if t["met"] else "NOT met"
-        if not t["at_10m"] and t["target"].endswith("10M history"):
+        if not t["at_10m"] and t["target"].startswith("facts "):
             met += " (at %s)" % fmt_n(r["facts"][-1]["history"])
         add("| %s | %s | %s | %s |" % (t["target"], t["wanted"], t["figure"], met))
     add("")
@@ -814,6 +814,30 @@ def render(r, command):
     return "\n".join(lines) + "\n"
 
 
+# Which facts_queries function a logged statement belongs to (by its text).
+PLAN_NAMES = (
+    ("EXPLAIN (FORMAT JSON)", "completed_counts: planner estimate per entity (EXPLAIN only, never executed)"),
+    ('min("created_at") FILTER', "live_counts"),
+    ('max("completed_at")', "recent_completions"),
+    ("count(*) FILTER (WHERE GREATEST", "recent_failures"),
+    ('now() - min("lock_expires_at")', "stuck_locks (count, oldest, sample)"),
+    ('"locked_by" IS NOT NULL AND "lock_expires_at" <', "stuck_locks (by status)"),
+    ("WITH failing AS", "error_patterns"),
+    ('array_agg("q"."id"', "dead_letter (unrecorded)"),
+    ('FILTER (WHERE NOT "resolved")', "dead_letter (records)"),
+    ("FILTER (WHERE \"status\" = 'retry')", "retry_state"),
+    ('FILTER (WHERE "lock_expires_at" > now())', "workers"),
+    ("GROUP BY 1", "completed_counts (exact count)"),
+)
+
+
+def plan_name(text):
+    for needle, name in PLAN_NAMES:
+        if needle in text:
+            return name
+    return "query"
+
+
 def render_plans(r):
     p = r.get("plans")
     if not p:
@@ -822,8 +846,15 @@ def render_plans(r):
              "Captured by auto_explain (log_analyze, log_buffers) in the zoho_queue_facts module's own session,",
              "so these are exactly the statements the module runs; then the naive queries under",
              "EXPLAIN (ANALYZE, BUFFERS).", ""]
-    for i, (ms, text) in enumerate(p["facts"], 1):
-        lines += ["## facts query %d (%.1f ms)" % (i, ms), "", "```", text.strip("\n"), "```", ""]
+    estimates = [text for _ms, text in p["facts"] if "EXPLAIN (FORMAT JSON)" in text]
+    for i, (ms, text) in enumerate([x for x in p["facts"] if "EXPLAIN (FORMAT JSON)" not in x[1]], 1):
+        body = "\n".join(line[1:] if line.startswith("\t") else line for line in text.strip("\n").split("\n"))
+        lines += ["## facts %d: %s (%.1f ms)" % (i, plan_name(text), ms), "", "```", body, "```", ""]
+    if estimates:
+        body = "\n".join(line[1:] if line.startswith("\t") else line for line in estimates[0].strip("\n").split("\n"))
+        lines += ["## %s" % plan_name(estimates[0]), "",
+                  "%d statements like this one (one per entity type), planned but not run; the first:" % len(estimates),
+                  "", "```", body, "```", ""]
     for name, query, text in p["naive"]:
         lines += ["## naive: %s" % name, "", "```", query, "", text, "```", ""]
     return "\n".join(lines)
