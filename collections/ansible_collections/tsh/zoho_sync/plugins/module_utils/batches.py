@@ -95,12 +95,19 @@ class BatchWalker:
             keyset = sql.SQL("({c}, {i}) > (%(after_created)s, %(after_id)s)").format(
                 c=s.col("created_at"), i=s.col("id"))
             args.update(after_created=after[0], after_id=after[1])
+        # MATERIALIZED: the conditions are met through the status or lease index first,
+        # then the (small) live set is sorted. Left to itself the planner may walk the
+        # created_at index through the whole completed history looking for the first match.
         cur.execute(sql.SQL(
-            "SELECT {sel}, {c} AS _created FROM {queue} WHERE ({where}) AND {keyset} "
-            "ORDER BY {c}, {i} LIMIT %(size)s").format(
+            "WITH candidates AS MATERIALIZED ("
+            "SELECT {sel}, {c} AS _created, {i} AS _key FROM {queue} WHERE ({where}) AND {keyset}) "
+            "SELECT * FROM candidates ORDER BY _created, _key LIMIT %(size)s").format(
             sel=self._state_select(), c=s.col("created_at"), i=s.col("id"), queue=s.queue,
             where=self.where, keyset=keyset), args)
-        return cur.fetchall()
+        rows = cur.fetchall()
+        for row in rows:
+            row.pop("_key")
+        return rows
 
     def run(self, apply, preview):
         """``apply(cur, locked_ids)`` performs the writes and returns the after-rows
