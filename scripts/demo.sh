@@ -9,6 +9,7 @@ PY="$ROOT/.venv/bin/python"
 export PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_CONFIG="$ROOT/ansible.cfg" PYTHONPATH="$ROOT"
 REPORTS="${ZOHO_DEMO_REPORTS:-$ROOT/reports/demo}"
 WORK="$(mktemp -d /tmp/zoho-demo.XXXXXX)"
+chmod 755 "$WORK"   # the postgres user runs initdb below it
 cleanup() { "$PY" -m testbed.pgcluster stop "$WORK/pg" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 

@@ -44,8 +44,11 @@ def main(reports, health_rc, heal_rc):
         heal = json.load(open(heal_file))
         print("A heal would change (check mode, nothing was written; exit %s):" % heal_rc)
         for action in heal.get("actions", []):
-            rows = action.get("rows", action.get("count", action.get("ids") and len(action["ids"])))
-            print("    %-28s %s" % (action.get("action"), rows if rows is not None else action.get("status")))
+            counts = action.get("counts") or {}
+            shown = ", ".join("%s %s" % (k, v) for k, v in counts.items() if isinstance(v, int) and v)
+            print("    %-16s %-7s %s" % (action.get("action"), action.get("status"), shown or "-"))
+            if action.get("reason"):
+                print("    %-16s %-7s %s" % ("", "", action["reason"]))
         print("  Row-by-row diff: %s" % os.path.join(reports, "heal-check-diff.txt"))
     else:
         print("No heal report found: see %s" % os.path.join(reports, "heal-check-diff.txt"))

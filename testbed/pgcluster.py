@@ -72,7 +72,12 @@ class TempCluster:
     def _run(self, args, **kw):
         if self.as_root:
             args = ["runuser", "-u", "postgres", "--"] + args
-        return subprocess.run(args, check=True, capture_output=True, text=True, **kw)
+        proc = subprocess.run(args, capture_output=True, text=True, **kw)
+        if proc.returncode != 0:
+            raise RuntimeError("%s failed (exit %d): %s" % (
+                os.path.basename(args[-1] if args[0] != "runuser" else args[4]), proc.returncode,
+                (proc.stderr or proc.stdout).strip()[-2000:]))
+        return proc
 
     def _chown(self, path):
         if self.as_root:
@@ -159,7 +164,7 @@ class TempCluster:
         if os.path.exists(os.path.join(self.datadir, "postmaster.pid")):
             try:
                 self._run([os.path.join(self.bindir, "pg_ctl"), "-D", self.datadir, "-m", mode, "-w", "stop"])
-            except subprocess.CalledProcessError:
+            except RuntimeError:
                 pass
 
     def restart(self):
