@@ -26,6 +26,10 @@ demo: $(STAMP)
 test: $(STAMP) lint sanity units
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
 
+## make test-molecule: only the Molecule scenarios (podman containers; also run by make test)
+test-molecule: $(STAMP)
+	$(BIN)/python -m pytest tests/molecule -q -p no:cacheprovider $(PYTEST_ARGS)
+
 ## Quality gates (also run by make test). The galaxy build-and-install check is a pytest
 ## file, so `make test` runs it with the other suites; `make galaxy-build-check` runs it alone.
 PYVER = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')

@@ -15,6 +15,7 @@ in its own container; each one's full output goes to artifacts/molecule/<name>.l
 """
 
 import concurrent.futures
+import hashlib
 import os
 import shutil
 import subprocess
@@ -113,6 +114,8 @@ class ScenarioRuns:
     def _run(self, scenario):
         env = _env()
         env["TSH_MOLECULE_IMAGE"] = self.image
+        # container names of this checkout (scenarios whose platform name uses it)
+        env.setdefault("TSH_MOLECULE_SUFFIX", "-" + hashlib.sha1(ROOT.encode()).hexdigest()[:8])
         molecule = os.path.join(os.path.dirname(sys.executable), "molecule")
         cmd = [molecule if os.path.exists(molecule) else "molecule", "test", "-s", scenario]
         started = time.time()

@@ -1,6 +1,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """containers.podman.podman with pipelining, for the Molecule scenarios of this repository.
 
+It takes the place of the `podman` connection that Molecule's podman driver writes into
+the scenario inventory (`ansible_connection: podman`) only where ANSIBLE_CONNECTION_PLUGINS
+points at this directory: the default, backlog, service_down and cleanup scenarios
+(their molecule.yml), never elsewhere.
+
 Why: every module task over containers.podman.podman costs five `podman exec` calls
 (mkdir, chmod, run, rm of a temporary file, plus `podman mount`), 3 s and more on a busy
 2-core machine; the roles under test run dozens of them. With pipelining a module is
@@ -8,9 +13,7 @@ one `podman exec -i` that feeds the module to python on stdin, as ssh does. Only
 way commands are run changes; files (copy, template, script) still go through the
 parent's put_file (`podman cp`, no mount).
 
-Used by the default, backlog, service_down and cleanup scenarios
-(ansible_connection: podman_pipelined in their host_vars, ANSIBLE_CONNECTION_PLUGINS
-and ANSIBLE_PIPELINING in their molecule.yml).
+Pipelining is switched on by ANSIBLE_PIPELINING in the same molecule.yml files.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,8 +21,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 DOCUMENTATION = """
-    name: podman_pipelined
-    short_description: containers.podman.podman with pipelining (Molecule scenarios only)
+    name: podman
+    short_description: containers.podman.podman with pipelining (Molecule scenarios of this repository only)
     description:
       - Runs commands in an existing podman container like containers.podman.podman, and
         feeds modules on stdin (C(podman exec -i)) when pipelining is enabled.
@@ -69,7 +72,7 @@ from ansible_collections.containers.podman.plugins.connection.podman import Conn
 
 
 class Connection(PodmanConnection):
-    transport = "podman_pipelined"
+    transport = "podman"
     has_pipelining = True
 
     def _connect(self):
