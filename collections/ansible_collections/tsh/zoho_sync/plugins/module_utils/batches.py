@@ -5,13 +5,16 @@
 
 Live workers claim rows with a conditional UPDATE and no SKIP LOCKED, so a heal must
 never hold a row a worker wants for long, and must never act on a row that changed
-between selection and update. Per batch:
+between selection and update. The walk:
 
-1. read the next candidates in (created_at, id) order, without locking;
-2. lock those that still match with FOR UPDATE SKIP LOCKED (a row a worker or another
-   heal holds is skipped, never waited for) and note the skipped ones;
-3. apply the change with an UPDATE that repeats every condition, in the same
-   transaction as any dead-letter insert, then commit.
+1. reads the next chunk of candidate ids in (created_at, id) order, without locking
+   (one query for many batches: the selection is the costly part at 10M rows, see
+   docs/performance.md);
+2. per batch of that chunk, locks those that still match with FOR UPDATE SKIP LOCKED
+   (a row a worker or another heal holds is skipped, never waited for) and notes the
+   skipped ones;
+3. applies the change with an UPDATE that repeats every condition, in the same
+   transaction as any dead-letter insert, then commits.
 
 Check mode runs step 1 alone, in a read-only transaction that is rolled back, and
 reports exactly the rows the same selection finds.
@@ -29,6 +32,8 @@ except ImportError:
 
 # Diff output lists at most this many rows; the ids list is always complete.
 DIFF_MAX_ROWS = 200
+# Candidates read per selection query (step 1); batches are cut from them.
+CANDIDATE_CHUNK = 10000
 
 
 class BatchResult:
@@ -88,6 +93,8 @@ class BatchWalker:
         return sql.SQL(", ").join(cols)
 
     def _candidates(self, cur, after, size):
+        """The next ``size`` matching rows after the keyset ``after``: in check mode with
+        their state (the preview needs it), else their ids only."""
         s = self.schema
         keyset = sql.SQL("true")
         args = dict(self.args, size=size)
@@ -95,6 +102,8 @@ class BatchWalker:
             keyset = sql.SQL("({c}, {i}) > (%(after_created)s, %(after_id)s)").format(
                 c=s.col("created_at"), i=s.col("id"))
             args.update(after_created=after[0], after_id=after[1])
+        selected = self._state_select() if self.check_mode else \
+            sql.SQL("{}::text AS id").format(s.col("id"))
         # MATERIALIZED: the conditions are met through the status or lease index first,
         # then the (small) live set is sorted. Left to itself the planner may walk the
         # created_at index through the whole completed history looking for the first match.
@@ -102,7 +111,7 @@ class BatchWalker:
             "WITH candidates AS MATERIALIZED ("
             "SELECT {sel}, {c} AS _created, {i} AS _key FROM {queue} WHERE ({where}) AND {keyset}) "
             "SELECT * FROM candidates ORDER BY _created, _key LIMIT %(size)s").format(
-            sel=self._state_select(), c=s.col("created_at"), i=s.col("id"), queue=s.queue,
+            sel=selected, c=s.col("created_at"), i=s.col("id"), queue=s.queue,
             where=self.where, keyset=keyset), args)
         rows = cur.fetchall()
         for row in rows:
@@ -118,45 +127,54 @@ class BatchWalker:
         done = 0
         try:
             while done < self.limit:
-                size = min(self.batch_size, self.limit - done)
+                size = min(max(CANDIDATE_CHUNK, self.batch_size), self.limit - done)
                 with self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-                    candidates = self._candidates(cur, after, size)
-                    if not candidates:
+                    chunk = self._candidates(cur, after, size)
+                    if not chunk:
                         self.conn.rollback()
                         break
-                    last = candidates[-1]
-                    after = (last["_created"], last["id"])
-                    for row in candidates:
+                    after = (chunk[-1]["_created"], chunk[-1]["id"])
+                    for row in chunk:
                         row.pop("_created")
                     if self.check_mode:
                         # what would change: the same rows, after the same change
-                        result.add_rows(candidates, [preview(dict(r)) for r in candidates], self.keep_diff)
-                        done += len(candidates)
+                        result.add_rows(chunk, [preview(dict(r)) for r in chunk], self.keep_diff)
+                        done += len(chunk)
+                    else:
+                        # the selection's snapshot is not kept while batches commit
                         self.conn.rollback()
-                        continue
-                    locked = self._lock(cur, [r["id"] for r in candidates])
-                    if len(locked) < len(candidates):
-                        result.skipped_locked.extend(self._still_matching(
-                            cur, [r["id"] for r in candidates if r["id"] not in locked]))
-                    after_rows = apply(cur, [r["id"] for r in candidates if r["id"] in locked]) if locked else []
-                    self.conn.commit()
-                    result.batches += 1
-                    result.add_rows([r for r in candidates if r["id"] in locked], after_rows, self.keep_diff)
-                    done += len(after_rows)
-                    if len(candidates) < size:
-                        break
+                        done += self._apply_batches(cur, [r["id"] for r in chunk], apply, result)
+                if len(chunk) < size:
+                    break
         finally:
             if self.check_mode:
                 self.conn.rollback()
         return result
 
+    def _apply_batches(self, cur, ids, apply, result):
+        done = 0
+        for start in range(0, len(ids), self.batch_size):
+            batch = ids[start:start + self.batch_size]
+            before = self._lock(cur, batch)
+            locked = set(r["id"] for r in before)
+            if len(locked) < len(batch):
+                result.skipped_locked.extend(self._still_matching(cur, [i for i in batch if i not in locked]))
+            after_rows = apply(cur, [i for i in batch if i in locked]) if locked else []
+            self.conn.commit()
+            result.batches += 1
+            result.add_rows(before, after_rows, self.keep_diff)
+            done += len(after_rows)
+        return done
+
     def _lock(self, cur, ids):
+        """Lock the rows of ``ids`` that still match; returns their state before the change."""
         s = self.schema
         cur.execute(sql.SQL(
-            "SELECT {i}::text FROM {queue} WHERE {i} IN %(ids)s AND ({where}) "
-            "ORDER BY {i} FOR UPDATE SKIP LOCKED").format(i=s.col("id"), queue=s.queue, where=self.where),
+            "SELECT {sel} FROM {queue} WHERE {i} IN %(ids)s AND ({where}) "
+            "ORDER BY {i} FOR UPDATE SKIP LOCKED").format(
+            sel=self._state_select(), i=s.col("id"), queue=s.queue, where=self.where),
             dict(self.args, ids=tuple(ids)))
-        return set(r["id"] for r in cur.fetchall())
+        return cur.fetchall()
 
     def _still_matching(self, cur, ids):
         """Candidates we could not lock that still match: another transaction holds them."""

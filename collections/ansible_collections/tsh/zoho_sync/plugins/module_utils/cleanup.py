@@ -185,13 +185,15 @@ class TableWalker:
             dict(ph.args, ids=tuple(ids)))
         return [_first(r) for r in cur.fetchall()]
 
-    def run(self, on_batch, on_check=None):
+    def run(self, on_batch, on_check=None, on_rows=None):
         """``on_batch(cur, batch_no, locked_ids)`` deletes (after backing up) and
         returns how many rows of this phase it deleted; ``on_check(cur, ids)`` sees
-        each check-mode batch. Returns (rows, skipped_locked, batches): rows are the
-        summaries of the rows deleted (or that would be)."""
+        each check-mode batch; ``on_rows(rows)`` gets the summaries of each batch's rows
+        deleted (or that would be), so a run of a million rows never holds them all.
+        Returns (skipped_locked, batches)."""
         done, after, batches = 0, None, 0
-        rows, skipped = [], []
+        skipped = []
+        on_rows = on_rows or (lambda rows: None)
         try:
             while done < self.limit:
                 size = min(self.batch_size, self.limit - done)
@@ -206,7 +208,7 @@ class TableWalker:
                     if self.check_mode:
                         if on_check is not None:
                             on_check(cur, [r["id"] for r in found])
-                        rows.extend(found)
+                        on_rows(found)
                         done += len(found)
                         self.conn.rollback()
                         if len(found) < size:
@@ -220,14 +222,14 @@ class TableWalker:
                     else:
                         deleted = 0
                     self.conn.commit()
-                    rows.extend(r for r in found if r["id"] in locked)
+                    on_rows([r for r in found if r["id"] in locked])
                     done += deleted
                     if len(found) < size:
                         break
         finally:
             if self.check_mode:
                 self.conn.rollback()
-        return rows, skipped, batches
+        return skipped, batches
 
 
 def _dict_cursor():

@@ -188,7 +188,7 @@ class Cleanup:
         self.skipped = {"queue": [], "logs": [], "inbox": []}
         self.batches = 0
         self.diff_before = {}
-        self.gone_queue_ids = []  # queue rows this run deleted (or would): frees their inbox events and logs
+        self.gone_queue_ids = []  # check mode: queue rows the preview would delete (frees their inbox events and logs)
 
     # -- bookkeeping ---------------------------------------------------------
     def _note(self, kind, table_name, rows):
@@ -273,10 +273,14 @@ class Cleanup:
             self.batches += 1
             return cur.rowcount
 
-        rows, skipped = self._walk(phase, on_batch, on_check, "deleting completed queue rows")
-        self._note("queue", s.queue_table, rows)
-        self.skipped["queue"] = skipped
-        self.gone_queue_ids = [r["id"] for r in rows]
+        def on_rows(rows):
+            self._note("queue", s.queue_table, rows)
+            if self.check:
+                # a preview deletes nothing: the later phases must not count these rows' logs
+                # and inbox events again (for real, the rows are gone from the database)
+                self.gone_queue_ids.extend(r["id"] for r in rows)
+
+        self.skipped["queue"] = self._walk(phase, on_batch, on_check, on_rows, "deleting completed queue rows")
 
     def logs_phase(self):
         s = self.schema
@@ -307,9 +311,8 @@ class Cleanup:
             self.batches += 1
             return cur.rowcount
 
-        rows, skipped = self._walk(phase, on_batch, None, "deleting old sync logs")
-        self._note("logs", s.logs_table, rows)
-        self.skipped["logs"] = skipped
+        self.skipped["logs"] = self._walk(phase, on_batch, None, lambda rows: self._note("logs", s.logs_table, rows),
+                                          "deleting old sync logs")
 
     def inbox_phase(self):
         s = self.schema
@@ -334,14 +337,14 @@ class Cleanup:
             self.batches += 1
             return cur.rowcount
 
-        rows, skipped = self._walk(phase, on_batch, None, "deleting unreferenced inbox events")
-        self._note("inbox", s.inbox_table, rows)
-        self.skipped["inbox"] = skipped
+        self.skipped["inbox"] = self._walk(phase, on_batch, None, lambda rows: self._note("inbox", s.inbox_table, rows),
+                                           "deleting unreferenced inbox events")
 
-    def _walk(self, phase, on_batch, on_check, doing):
+    def _walk(self, phase, on_batch, on_check, on_rows, doing):
+        """Walks one phase; returns the ids it skipped because another session held them."""
         walker = cu.TableWalker(self.conn, phase, self.p["batch_size"], self.p["limit"], self.check)
         try:
-            rows, skipped, _batches = walker.run(on_batch, on_check)
+            skipped, _batches = walker.run(on_batch, on_check, on_rows)
         except QueueDatabaseError as exc:
             self.fail(str(exc))
         except psycopg2.Error as exc:
@@ -352,7 +355,7 @@ class Cleanup:
         except (IOError, OSError) as exc:
             self.fail("Cannot write the backup file %s: %s; the batch was rolled back and nothing of it deleted"
                       % (cu.backup_path(self.p["backup_dir"], self.p["run_id"]), exc))
-        return rows, skipped
+        return skipped
 
     def fail(self, msg):
         close_quietly(self.conn)
