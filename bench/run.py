@@ -64,11 +64,11 @@ PROFILES = {
                   heal_batch=100, worker_pool=1500, baseline_s=1.0, cleanup_rows=50, cleanup_batch=25,
                   workers=2),
     "quick": dict(sizes=[10000, 100000], live=10000, reps=5, health_sizes=[100000], health_reps=3,
-                  heal_rows=10000, heal_batch=500, worker_pool=20000, baseline_s=6.0, cleanup_rows=10000,
-                  cleanup_batch=1000, workers=4),
+                  heal_rows=10000, heal_batch=200, worker_pool=20000, baseline_s=6.0, cleanup_rows=10000,
+                  cleanup_batch=500, workers=4),
     "full": dict(sizes=[10000, 100000, 1000000, 10000000], live=10000, reps=5,
-                 health_sizes=[1000000, 10000000], health_reps=5, heal_rows=100000, heal_batch=500,
-                 worker_pool=60000, baseline_s=20.0, cleanup_rows=1000000, cleanup_batch=1000, workers=4),
+                 health_sizes=[1000000, 10000000], health_reps=5, heal_rows=100000, heal_batch=200,
+                 worker_pool=60000, baseline_s=20.0, cleanup_rows=1000000, cleanup_batch=500, workers=4),
 }
 PHASES = ("facts", "health", "memory", "explain", "heal", "cleanup")
 

@@ -28,7 +28,7 @@ def heal_argument_spec():
     return dict(
         entity_types=dict(type="list", elements="str"),
         limit=dict(type="int", default=1000),
-        batch_size=dict(type="int", default=500),
+        batch_size=dict(type="int", default=200),
         max_attempts=dict(type="int"),
     )
 
