@@ -140,3 +140,14 @@ def test_bad_restore_input(tsh_db, tmp_path):
     bad = restore(tsh_db, tmp_path, run_id="bad")
     assert bad["_rc"] != 0 and "Malformed backup" in bad["msg"] and "line 2" in bad["msg"]
     assert tsh_db.checksum() == before
+
+
+def test_unwritable_backup_dir_deletes_nothing(tsh_db, tmp_path, old_data):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    before = tsh_db.checksum()
+    refused = cleanup(tsh_db, tmp_path, confirm=True, backup_dir=str(blocker / "backups"))
+    assert refused["_rc"] != 0
+    assert "cannot be written (or created)" in refused["msg"] and "is not a directory" in refused["msg"]
+    assert "nothing was deleted" in refused["msg"]
+    assert tsh_db.checksum() == before

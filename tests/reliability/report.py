@@ -114,8 +114,8 @@ def table(results, junit):
         summary.append("- Re-run on its own after the main run (%s): %s; its numbers replace the main run's."
                        % (rerun["written_at"], ", ".join(rerun["sections"])))
     if g(faults, "unaudited_changes_with_unwritable_audit"):
-        summary.append("- Known gap (xfail): with an unwritable audit log, heal.yml committed its first "
-                       "action before failing on the audit write (see Findings).")
+        summary.append("- FAILURE: with an unwritable audit log, heal.yml committed an action before failing "
+                       "(the pre-lock writability check did not hold).")
     summary.append("- Seed %s, run %s on %s (%s, Python %s, %s CPUs). Reproduce: `%s`." % (
         results["seed"], results["written_at"], platform.node() or "this machine", platform.platform(),
         platform.python_version(), os.cpu_count(), COMMAND % results["seed"]))

@@ -194,8 +194,6 @@ def test_unwritable_report_dir_heal(rel_db, tmp_path):
                         unaudited_changes_with_unwritable_audit=int(changed_unaudited))
     assert violations == [], violations
     # Every action of a heal is audited: with nowhere to write the audit, nothing may
-    # change. Known gap (reported): the heal role finds out only when it appends the
-    # first action's record, after that action committed.
-    if changed_unaudited:
-        pytest.xfail("heal.yml committed its first action although it could not write its audit log "
-                     "(no writability check of zoho_audit_log before acting)")
+    # change (the heal role checks the audit log and the report directory before its lock).
+    assert not changed_unaudited, "heal.yml changed the queue although it could not write its audit log"
+    assert "cannot record what it would do" in result.output, result

@@ -17,6 +17,15 @@ zoho_heal_queue_summary(zoho_queue)
 
 zoho_heal_plan(zoho_queue, service_status, options)
     What the heal should do and why (see DOCUMENTATION in the role's README).
+
+zoho_heal_range_problems({name: value, ...}, {name: [min, max], ...})
+    One message per setting that is not a whole number inside its range (booleans and
+    fractions included), so nonsense limits stop the run before the heal lock.
+
+zoho_heal_write_problems({label: path, ...}, dirs=[labels that are directories])
+    One message per path of the control node that cannot be written or created
+    (empty when all can): checked before the heal lock, so a run that could not
+    audit or report what it does changes nothing.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,6 +36,7 @@ import datetime
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.paths import write_problem
 
 try:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -191,9 +201,36 @@ def heal_plan(facts, service=None, options=None):
     }
 
 
+def range_problems(values, ranges):
+    problems = []
+    for name in sorted(ranges or {}):
+        low, high = ranges[name]
+        value = (values or {}).get(name)
+        number = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and re.match(r"^\s*[0-9]+\s*$", value):
+            number = int(value)
+        if number is None or not low <= number <= high:
+            problems.append("%s must be a whole number from %d to %d, got %r" % (name, low, high, value))
+    return problems
+
+
+def write_problems(paths, dirs=None):
+    dirs = set(dirs or [])
+    problems = []
+    for label in sorted(paths or {}):
+        problem = write_problem(paths[label], is_dir=label in dirs)
+        if problem:
+            problems.append("%s: %s" % (label, problem))
+    return problems
+
+
 class FilterModule(object):
     def filters(self):
         return {
+            "zoho_heal_write_problems": write_problems,
+            "zoho_heal_range_problems": range_problems,
             "zoho_business_hours": business_hours,
             "zoho_heal_queue_summary": queue_summary,
             "zoho_heal_plan": heal_plan,

@@ -151,7 +151,6 @@ run_id:
   type: str
 '''
 
-import os
 import socket
 
 from ansible_collections.tsh.zoho_sync.plugins.module_utils import cleanup as cu
@@ -168,6 +167,7 @@ from ansible_collections.tsh.zoho_sync.plugins.module_utils.module_base import (
     open_session,
     resolve_schema,
 )
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.paths import write_problem
 
 try:
     from psycopg2 import sql
@@ -367,17 +367,6 @@ class Cleanup:
         fail(self.module, msg, deleted=self.deleted, backup_file=cu.backup_path(self.p["backup_dir"], self.p["run_id"]))
 
 
-def writable_dir(path):
-    """The directory exists and is writable, or its nearest existing ancestor lets us create it."""
-    path = os.path.abspath(path)
-    while not os.path.exists(path):
-        parent = os.path.dirname(path)
-        if parent == path:
-            return False
-        path = parent
-    return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
-
-
 def main():
     module = build_module(dict(
         run_id=dict(type="str", required=True),
@@ -407,8 +396,10 @@ def main():
     if not module.check_mode and not p["confirm"]:
         fail(module, "zoho_cleanup deletes rows (after backing them up) and needs confirm=true "
                      "(zoho_heal_confirm=true in the playbooks); run in check mode to preview. Nothing was deleted.")
-    if not module.check_mode and not writable_dir(p["backup_dir"]):
-        fail(module, "backup_dir %s cannot be written (or created) by this user; nothing was deleted" % p["backup_dir"])
+    backup_problem = None if module.check_mode else write_problem(p["backup_dir"], is_dir=True)
+    if backup_problem:
+        fail(module, "backup_dir %s cannot be written (or created): %s; nothing was deleted"
+             % (p["backup_dir"], backup_problem))
     schema = resolve_schema(module)
     conn = open_session(module, schema, read_only=module.check_mode)
     try:

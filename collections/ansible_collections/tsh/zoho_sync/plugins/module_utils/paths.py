@@ -1,0 +1,42 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, TSH operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Can this process write a file or directory that may not exist yet?
+
+Asked before anything changes (a heal must not act when it could not audit the action,
+a cleanup must not delete when it could not back the rows up), so the answer comes from
+the path itself: the path if it exists, else the nearest existing ancestor, which must
+be a directory this user can write into. Root ignores permission bits, so a path below
+a regular file is the case that fails for everyone."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+
+def write_problem(path, is_dir=False):
+    """None when ``path`` can be written (or created), else the reason in one line."""
+    if not path:
+        return "no path given"
+    path = os.path.abspath(os.path.expanduser(str(path)))
+    if os.path.exists(path):
+        if is_dir and not os.path.isdir(path):
+            return "%s exists and is not a directory" % path
+        if not is_dir and os.path.isdir(path):
+            return "%s is a directory, not a file" % path
+        if not os.access(path, os.W_OK | (os.X_OK if is_dir else 0)):
+            return "%s is not writable by this user" % path
+        return None
+    probe = path
+    while not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return "no existing directory above %s" % path
+        probe = parent
+    if not os.path.isdir(probe):
+        return "%s cannot be created: %s is not a directory" % (path, probe)
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return "%s cannot be created: %s is not writable by this user" % (path, probe)
+    return None
