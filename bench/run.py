@@ -287,7 +287,10 @@ class Bench:
 
         params = {"stuck_after": 30, "retry_overdue_after": 15, "lease_seconds": 300, "max_attempts": None,
                   "top_errors": 10, "sample_size": 20, "lookback_hours": 48, "exact_count_max_rows": 200000}
-        fconn = self.connect(application_name=APP)
+        # the module's own session settings (its libpq startup options), on an open connection
+        from ansible_collections.tsh.zoho_sync.plugins.module_utils import connection as qc
+        defaults = dict((k, v.get("default")) for k, v in qc.connection_argument_spec().items())
+        fconn = self.connect(application_name=APP, options=qc.session_options(defaults))
         fconn.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ, readonly=True)
         nconn = self.connect(application_name="bench-naive")
         nconn.autocommit = True

@@ -115,8 +115,14 @@ def session_options(params):
     transaction is undone by a rollback, and a commit - even of a read-only transaction -
     counts in pg_stat_database.xact_commit, so a check-mode run would not be commit-free.
     The values are integers validated by _validate_limits, so nothing else reaches it.
+
+    No parallel workers: every statement of the collection reads the live set or a short
+    window through an index, where starting workers costs more than it saves (measured in
+    docs/performance.md), and on the ERP's server they would take CPUs and background
+    worker slots from the application.
     """
-    ours = "-c lock_timeout=%dms -c statement_timeout=%dms" % (params["lock_timeout"], params["statement_timeout"])
+    ours = "-c lock_timeout=%dms -c statement_timeout=%dms -c max_parallel_workers_per_gather=0" % (
+        params["lock_timeout"], params["statement_timeout"])
     inherited = os.environ.get("PGOPTIONS", "").strip()
     return (inherited + " " + ours).strip()
 
