@@ -11,10 +11,10 @@ __metaclass__ = type
 
 import json
 import os
-import tempfile
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.atomic_file import write_atomic
 
 
 def _read(path):
@@ -23,34 +23,6 @@ def _read(path):
             return handle.read()
     except (IOError, OSError):
         return None
-
-
-def write_atomically(path, text, mode=0o600, dir_mode=0o700):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, dir_mode)
-    fd, tmp_path = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_path, mode)
-        os.rename(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.unlink(tmp_path)
-        raise
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
 
 
 class ActionModule(ActionBase):
@@ -81,7 +53,7 @@ class ActionModule(ActionBase):
                               "before_header": path, "after_header": path}
         if result["changed"] and not self._task.check_mode:
             try:
-                write_atomically(path, text)
+                write_atomic(path, text, 0o600, dir_mode=0o700)
             except (IOError, OSError) as exc:
                 raise AnsibleActionFail("zoho_alert_state: could not write %s: %s"
                                         % (path, exc.strerror or exc))

@@ -11,10 +11,10 @@ __metaclass__ = type
 
 import fnmatch
 import os
-import tempfile
 import time
 
 from ansible.plugins.action import ActionBase
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.atomic_file import write_atomic
 
 
 def _mode(value, default):
@@ -27,32 +27,6 @@ def _mode(value, default):
         return int(text, 8)
     except ValueError:
         raise ValueError("mode must be an octal string such as '0640', got %r" % (value,))
-
-
-def write_atomic(path, content, mode):
-    """Replace ``path`` by ``content``; True when the content changed."""
-    data = content.encode("utf-8")
-    try:
-        with open(path, "rb") as fh:
-            if fh.read() == data:
-                os.chmod(path, mode)
-                return False
-    except (IOError, OSError):
-        pass
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return True
 
 
 class ActionModule(ActionBase):

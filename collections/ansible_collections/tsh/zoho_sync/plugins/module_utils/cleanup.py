@@ -24,6 +24,8 @@ import json
 import os
 import re
 
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.paths import fsync_dir
+
 try:
     from psycopg2 import sql
 except ImportError:
@@ -46,19 +48,6 @@ def backup_path(backup_dir, run_id):
     return os.path.join(backup_dir, "%s.jsonl" % check_run_id(run_id))
 
 
-def _fsync_dir(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 class BackupWriter:
     """Appends rows to ``<backup_dir>/<run_id>.jsonl`` (mode 0600); every batch is
     flushed and fsync'd before the caller commits its DELETE."""
@@ -67,12 +56,12 @@ class BackupWriter:
         self.path = backup_path(backup_dir, run_id)
         if not os.path.isdir(backup_dir):
             os.makedirs(backup_dir, 0o700)
-            _fsync_dir(os.path.dirname(os.path.abspath(backup_dir)))
+            fsync_dir(os.path.dirname(os.path.abspath(backup_dir)))
         created = not os.path.exists(self.path)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self.fh = os.fdopen(fd, "a", encoding="utf-8")
         if created:
-            _fsync_dir(backup_dir)
+            fsync_dir(backup_dir)
         self.rows = 0
         header = dict(header, kind="header", format=BACKUP_FORMAT)
         self.fh.write(json.dumps(header, sort_keys=True, default=str) + "\n")

@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, TSH operations team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Can this process write a file or directory that may not exist yet?
+"""File-system helpers shared by the modules and the controller-side plugins.
+
+Can this process write a file or directory that may not exist yet?
 
 Asked before anything changes (a heal must not act when it could not audit the action,
 a cleanup must not delete when it could not back the rows up), so the answer comes from
@@ -40,3 +42,18 @@ def write_problem(path, is_dir=False):
     if not os.access(probe, os.W_OK | os.X_OK):
         return "%s cannot be created: %s is not writable by this user" % (path, probe)
     return None
+
+
+def fsync_dir(directory):
+    """Make a rename or a new file in ``directory`` durable (best effort: some file
+    systems refuse to fsync a directory)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

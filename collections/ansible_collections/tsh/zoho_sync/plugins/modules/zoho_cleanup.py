@@ -299,20 +299,8 @@ class Cleanup:
         phase = cu.Phase("logs", s.logs_table, s.logs, s.lcol("id"), s.lcol("timestamp"), where,
                          {"logs_days": self.p["logs_older_than_days"], "gone": list(self.gone_queue_ids)}, summary)
 
-        def on_batch(cur, batch, ids):
-            images = cu.fetch_images(cur, s.logs, s.lcol("id"), ids)
-            writer = self._writer()
-            writer.write("logs", s.logs_table, batch, images)
-            writer.sync()
-            cur.execute(sql.SQL("DELETE FROM {l} t WHERE t.{i} IN %(ids)s AND ({where})").format(
-                l=s.logs, i=s.lcol("id"), where=where), dict(phase.args, ids=tuple(ids)))
-            if cur.rowcount != len(ids):
-                raise QueueDatabaseError("sync logs changed under lock; batch rolled back")
-            self.batches += 1
-            return cur.rowcount
-
-        self.skipped["logs"] = self._walk(phase, on_batch, None, lambda rows: self._note("logs", s.logs_table, rows),
-                                          "deleting old sync logs")
+        self.skipped["logs"] = self._walk(phase, self._backup_and_delete(phase, "sync logs"), None,
+                                          lambda rows: self._note("logs", s.logs_table, rows), "deleting old sync logs")
 
     def inbox_phase(self):
         s = self.schema
@@ -325,20 +313,25 @@ class Cleanup:
         phase = cu.Phase("inbox", s.inbox_table, s.inbox, s.icol("id"), s.icol("received_at"), where,
                          {"inbox_days": self.p["inbox_older_than_days"], "gone": list(self.gone_queue_ids)}, summary)
 
+        self.skipped["inbox"] = self._walk(phase, self._backup_and_delete(phase, "inbox events"), None,
+                                           lambda rows: self._note("inbox", s.inbox_table, rows),
+                                           "deleting unreferenced inbox events")
+
+    def _backup_and_delete(self, phase, what):
+        """The batch step of a table without dependants: back the locked rows up (fsync'd),
+        then delete them with the phase's conditions repeated."""
         def on_batch(cur, batch, ids):
-            images = cu.fetch_images(cur, s.inbox, s.icol("id"), ids)
+            images = cu.fetch_images(cur, phase.table, phase.id_col, ids)
             writer = self._writer()
-            writer.write("inbox", s.inbox_table, batch, images)
+            writer.write(phase.kind, phase.table_name, batch, images)
             writer.sync()
-            cur.execute(sql.SQL("DELETE FROM {i} t WHERE t.{id} IN %(ids)s AND ({where})").format(
-                i=s.inbox, id=s.icol("id"), where=where), dict(phase.args, ids=tuple(ids)))
+            cur.execute(sql.SQL("DELETE FROM {table} t WHERE t.{i} IN %(ids)s AND ({where})").format(
+                table=phase.table, i=phase.id_col, where=phase.where), dict(phase.args, ids=tuple(ids)))
             if cur.rowcount != len(ids):
-                raise QueueDatabaseError("inbox events changed under lock; batch rolled back")
+                raise QueueDatabaseError("%s changed under lock; batch rolled back" % what)
             self.batches += 1
             return cur.rowcount
-
-        self.skipped["inbox"] = self._walk(phase, on_batch, None, lambda rows: self._note("inbox", s.inbox_table, rows),
-                                           "deleting unreferenced inbox events")
+        return on_batch
 
     def _walk(self, phase, on_batch, on_check, on_rows, doing):
         """Walks one phase; returns the ids it skipped because another session held them."""
