@@ -6,7 +6,6 @@ ZOHO_TEST_PG_DSN (a superuser DSN; the tests create and drop their own databases
 
 import os
 import sys
-import uuid
 
 import pytest
 
@@ -18,7 +17,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 import psycopg2  # noqa: E402
 
 from testbed.pgcluster import TempCluster  # noqa: E402
-from helpers.db import Database  # noqa: E402
+from helpers.db import drop_database, new_database  # noqa: E402
 
 
 class Server:
@@ -53,37 +52,17 @@ def pg_server():
         cluster.destroy()
 
 
-def _new_database(pg_server, layout):
-    name = "zt_%s" % uuid.uuid4().hex[:12]
-    admin = pg_server.admin()
-    with admin.cursor() as cur:
-        cur.execute('CREATE DATABASE "%s"' % name)
-    admin.close()
-    db = Database(pg_server, name, layout)
-    db.load_schema()
-    return db
-
-
-def _drop_database(pg_server, db):
-    db.close()
-    admin = pg_server.admin()
-    with admin.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (db.name,))
-        cur.execute('DROP DATABASE IF EXISTS "%s"' % db.name)
-    admin.close()
-
-
 @pytest.fixture
 def tsh_db(pg_server):
     """A fresh database with the production TSH schema, dropped afterwards."""
-    db = _new_database(pg_server, "tsh")
+    db = new_database(pg_server, "tsh")
     yield db
-    _drop_database(pg_server, db)
+    drop_database(pg_server, db)
 
 
 @pytest.fixture
 def simple_db(pg_server):
     """A fresh database with the simplified layout of the original write-up."""
-    db = _new_database(pg_server, "simple")
+    db = new_database(pg_server, "simple")
     yield db
-    _drop_database(pg_server, db)
+    drop_database(pg_server, db)

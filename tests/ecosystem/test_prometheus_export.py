@@ -38,8 +38,8 @@ def one(metrics, name, **labels):
 @pytest.fixture(scope="module")
 def queue(pg_server):
     """One database for the module: a troubled queue."""
-    from conftest import _drop_database, _new_database
-    db = _new_database(pg_server, "tsh")
+    from helpers.db import drop_database, new_database
+    db = new_database(pg_server, "tsh")
     for _ in range(11):
         db.add(status="failed", entity="invoice", attempts=1, error="Zoho 500 on item 77", code="ZOHO_500")
     for _ in range(3):
@@ -52,7 +52,7 @@ def queue(pg_server):
     for _ in range(5):
         db.add(status="completed", entity="invoice", age="3 hours", started="-170 minutes", completed="-169 minutes")
     yield db
-    _drop_database(pg_server, db)
+    drop_database(pg_server, db)
 
 
 @pytest.fixture(scope="module")

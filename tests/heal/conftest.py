@@ -1,39 +1,17 @@
 """Fixtures of the heal tests: a database per test module (the heal flow is a sequence of
 runs on one troubled queue), plus the runner, the fake docker and the syslog sink."""
 
-import uuid
-
 import pytest
 
-from helpers.db import Database
+from helpers.db import drop_database, new_database
 from heal.support import FakeDocker, HealRunner, SyslogSink
-
-
-def _create(pg_server):
-    name = "zh_%s" % uuid.uuid4().hex[:12]
-    admin = pg_server.admin()
-    with admin.cursor() as cur:
-        cur.execute('CREATE DATABASE "%s"' % name)
-    admin.close()
-    db = Database(pg_server, name, "tsh")
-    db.load_schema()
-    return db
-
-
-def _drop(pg_server, db):
-    db.close()
-    admin = pg_server.admin()
-    with admin.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (db.name,))
-        cur.execute('DROP DATABASE IF EXISTS "%s"' % db.name)
-    admin.close()
 
 
 @pytest.fixture(scope="module")
 def module_db(pg_server):
-    db = _create(pg_server)
+    db = new_database(pg_server, prefix="zh")
     yield db
-    _drop(pg_server, db)
+    drop_database(pg_server, db)
 
 
 @pytest.fixture(scope="module")

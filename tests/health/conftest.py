@@ -6,37 +6,16 @@ import json
 import os
 import stat
 import textwrap
-import uuid
 
 import pytest
 
-from helpers.db import Database
+from helpers.db import drop_database, new_database
 from helpers.playbook import ROOT, run_playbook
 
 ARTIFACTS = os.path.join(ROOT, "artifacts", "health")
 # Host facts depend on the machine running the tests; these checks are about the queue.
 HOST_THRESHOLDS = {"memory_used_pct": {"warning": 100, "critical": 100},
                    "disk_used_pct": {"warning": 100, "critical": 100}}
-
-
-def new_database(pg_server):
-    name = "zh_%s" % uuid.uuid4().hex[:12]
-    admin = pg_server.admin()
-    with admin.cursor() as cur:
-        cur.execute('CREATE DATABASE "%s"' % name)
-    admin.close()
-    db = Database(pg_server, name, "tsh")
-    db.load_schema()
-    return db
-
-
-def drop_database(pg_server, db):
-    db.close()
-    admin = pg_server.admin()
-    with admin.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (db.name,))
-        cur.execute('DROP DATABASE IF EXISTS "%s"' % db.name)
-    admin.close()
 
 
 class HealthRun:
@@ -166,7 +145,7 @@ def module_db(pg_server):
     made = []
 
     def make():
-        db = new_database(pg_server)
+        db = new_database(pg_server, prefix="zh")
         made.append(db)
         return db
 

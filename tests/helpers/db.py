@@ -164,3 +164,29 @@ class Database:
 
     def count(self, where="true", table=None):
         return self.scalar("SELECT count(*) FROM %s WHERE %s" % (table or self.queue_table, where))
+
+
+def new_database(server, layout="tsh", prefix="zt"):
+    """A fresh database on ``server`` (anything with ``admin()``) with the schema of
+    ``layout`` loaded; drop it with drop_database."""
+    name = "%s_%s" % (prefix, uuid.uuid4().hex[:12])
+    admin = server.admin()
+    with admin.cursor() as cur:
+        cur.execute('CREATE DATABASE "%s"' % name)
+    admin.close()
+    db = Database(server, name, layout)
+    db.load_schema()
+    return db
+
+
+def drop_database(server, db):
+    """Drop a database of new_database, ending any session still connected to it."""
+    try:
+        db.close()
+    except psycopg2.Error:
+        pass
+    admin = server.admin()
+    with admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (db.name,))
+        cur.execute('DROP DATABASE IF EXISTS "%s"' % db.name)
+    admin.close()

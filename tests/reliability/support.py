@@ -13,12 +13,11 @@ import os
 import random
 import threading
 import time
-import uuid
 
 import psycopg2
 import psycopg2.extras
 
-from helpers.db import Database
+from helpers import db as helpers_db
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APP = "tsh.zoho_sync"
@@ -125,26 +124,11 @@ class Server:
 
 
 def new_database(server, layout="tsh"):
-    name = "zr_%s" % uuid.uuid4().hex[:12]
-    admin = server.admin()
-    with admin.cursor() as cur:
-        cur.execute('CREATE DATABASE "%s"' % name)
-    admin.close()
-    db = Database(server, name, layout)
-    db.load_schema()
-    return db
+    return helpers_db.new_database(server, layout, prefix="zr")
 
 
 def drop_database(server, db):
-    try:
-        db.close()
-    except Exception:
-        pass
-    admin = server.admin()
-    with admin.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (db.name,))
-        cur.execute('DROP DATABASE IF EXISTS "%s"' % db.name)
-    admin.close()
+    helpers_db.drop_database(server, db)
 
 
 def reconnect(db):
