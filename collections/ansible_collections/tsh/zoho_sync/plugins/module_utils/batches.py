@@ -43,8 +43,6 @@ class BatchResult:
         self.before = {}
         self.after = {}
         self.batches = 0
-        self.max_batch_ms = 0
-        self.extra = {}
 
     def add_rows(self, before_rows, after_rows, keep_diff):
         for row in after_rows:
