@@ -138,12 +138,16 @@ podman build \
 log "built $TAG"
 
 # Drop images of earlier inputs (podman refuses those a container still uses).
-if [ "${TSH_KEEP_OLD_IMAGES:-0}" != 1 ]; then
+# The list is read first and may be empty (a fresh machine has no old images):
+# grep finding nothing is not an error here, so it must not end the script under pipefail.
+old_images() {
     podman images --format '{{.Repository}}:{{.Tag}}' \
-        | grep -E "^($IMAGE_NAME|localhost/tsh-zoho-rootfs):" \
-        | grep -v -x -e "$TAG" -e "$IMAGE_NAME:latest" -e "$BASE_IMAGE" \
-        | while read -r old; do
-            if podman rmi "$old" >/dev/null 2>&1; then log "removed old image $old"; fi
-        done
+        | { grep -E "^($IMAGE_NAME|localhost/tsh-zoho-rootfs):" || true; } \
+        | { grep -v -x -e "$TAG" -e "$IMAGE_NAME:latest" -e "$BASE_IMAGE" || true; }
+}
+if [ "${TSH_KEEP_OLD_IMAGES:-0}" != 1 ]; then
+    for old in $(old_images); do
+        if podman rmi "$old" >/dev/null 2>&1; then log "removed old image $old"; fi
+    done
 fi
 echo "$TAG"
