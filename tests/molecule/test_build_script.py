@@ -28,6 +28,9 @@ def fresh_name(molecule_image):  # noqa: F811 - the session's build warms the la
 def _build(name, *args):
     env = _env()
     env["TSH_MOLECULE_IMAGE_NAME"] = name
+    # the clean-up is what is tested: on, whatever the caller's shell says (it only
+    # touches this test's own image name and rootfs images other than the current one)
+    env["TSH_KEEP_OLD_IMAGES"] = "0"
     return _run(["bash", BUILD_SCRIPT] + list(args), timeout=1800, env=env)
 
 
