@@ -16,6 +16,7 @@ import copy
 import json
 import os
 import re
+import shutil
 import socket
 from concurrent.futures import ThreadPoolExecutor
 
@@ -414,6 +415,8 @@ def test_screenshots_on_a_laptop_and_a_phone_and_a_pdf(page, browser):
         out = browser.screenshot(page.path, os.path.join(ARTIFACTS, name), **size)
         assert png_size(out) == (size["width"], size["height"]), name
         assert os.path.getsize(out) > 20000, name
+    shutil.copyfile(page.path, os.path.join(ARTIFACTS, "%s.html" % page.name))
+    shutil.copyfile(os.path.join(page.run.dir, "latest.json"), os.path.join(ARTIFACTS, "%s.json" % page.name))
     pdf = browser.pdf(page.path, os.path.join(ARTIFACTS, "%s.pdf" % page.name))
     with open(pdf, "rb") as fh:
         assert fh.read(5) == b"%PDF-"

@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import datetime
 import math
+import re
 from xml.sax.saxutils import escape, quoteattr
 
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import report_format as fmt
@@ -33,16 +34,19 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 AXIS_UNITS = {"min": (("d", 1440.0, 3 * 1440), ("h", 60.0, 180), ("min", 1.0, 0))}
 AXIS_TITLES = {"d": "days", "h": "hours", "min": "minutes", "s": "seconds", "%": "percent", "rows": "rows"}
 CEILINGS = {"%": 100.0}
+WHOLE_UNITS = ("rows",)
 
 
-def nice_step(span, ticks=4):
+def nice_step(span, ticks=4, whole=False):
     """A round tick spacing (1, 2, 2.5 or 5 times a power of ten) giving about ``ticks``
-    intervals over ``span``."""
+    intervals over ``span``; with ``whole``, a whole number (rows come in ones)."""
     if span <= 0:
         return 1.0
     raw = span / float(ticks)
+    if whole and raw <= 1:
+        return 1.0
     power = 10 ** math.floor(math.log10(raw))
-    for mult in (1, 2, 2.5, 5, 10):
+    for mult in ((1, 2, 5, 10) if whole and power < 10 else (1, 2, 2.5, 5, 10)):
         if raw <= mult * power * 1.0000001:
             return mult * power
     return 10 * power
@@ -83,15 +87,15 @@ def y_range(values, lines):
     return float(top)
 
 
-def y_scale(top, divisor=1.0, ceiling=None):
+def y_scale(top, divisor=1.0, ceiling=None, whole=False):
     """(axis top, tick step) from 0 to a little above ``top``, on round values of the
     display unit (``divisor`` display units per value unit: 60 shows minutes as hours),
     never above ``ceiling`` when the data stays under it (a share ends at 100 %)."""
     shown = top / divisor if top > 0 else 1.0
-    step = nice_step(shown * 1.08)
+    step = nice_step(shown * 1.08, whole=whole)
     axis = step * math.ceil(shown * 1.08 / step - 1e-9)
     if ceiling is not None and top <= ceiling < axis * divisor:
-        step = nice_step(ceiling / divisor)
+        step = nice_step(ceiling / divisor, whole=whole)
         axis = ceiling / divisor
     return axis * divisor, step * divisor
 
@@ -142,8 +146,10 @@ def line_chart(times, values, title, unit="", lines=None, chart_id="chart", widt
     ``lines``: horizontal reference lines, ``[{"value", "label", "kind"}]`` with kind
     ``warning``, ``critical`` or ``target``, in the values' unit. ``unit`` is that of the
     values (``rows``, ``%``, ``min``, ...). Returns the ``<svg>`` element as text; with no
-    measured value at all, an SVG that says so."""
+    measured value at all, an SVG that says so. ``chart_id`` (its characters other than
+    letters, digits, ``-`` and ``_`` replaced) prefixes the ids of its title and description."""
     lines = [ln for ln in (lines or []) if fmt.number(ln.get("value")) is not None]
+    chart_id = re.sub(r"[^A-Za-z0-9_-]", "-", str(chart_id)) or "chart"  # an id token, also inside aria-labelledby
     points = []
     for when, val in zip(times or [], values or []):
         stamp = fmt.parse_time(when)
@@ -152,19 +158,20 @@ def line_chart(times, values, title, unit="", lines=None, chart_id="chart", widt
     measured = [(t, v) for t, v in points if v is not None]
     left, right, top_m, bottom = MARGIN["left"], width - MARGIN["right"], MARGIN["top"], height - MARGIN["bottom"]
     title_id, desc_id = chart_id + "-title", chart_id + "-desc"
+    if not measured:  # a short strip that says so, not an empty frame
+        return ('<svg class="chart chart-none" id=%s viewBox="0 0 %d 44" width="%d" height="44" role="img" '
+                'aria-labelledby="%s %s">%s%s%s</svg>' % (
+                    quoteattr(chart_id), width, width, title_id, desc_id, _tag("title", title, id=title_id),
+                    _tag("desc", "No run measured this value yet.", id=desc_id),
+                    _tag("text", "no measured run yet", x=width / 2, y=26, class_="chart-empty",
+                         text_anchor="middle")))
     out = ['<svg class="chart" id=%s viewBox="0 0 %d %d" width="%d" height="%d" role="img" '
            'aria-labelledby="%s %s" preserveAspectRatio="xMidYMid meet">'
            % (quoteattr(chart_id), width, height, width, height, title_id, desc_id)]
     out.append(_tag("title", title, id=title_id))
-    if not measured:
-        out.append(_tag("desc", "No run measured this value yet.", id=desc_id))
-        out.append(_tag("text", "no measured run yet", x=width / 2, y=height / 2, class_="chart-empty",
-                        text_anchor="middle"))
-        out.append("</svg>")
-        return "".join(out)
     highest = y_range([v for _t, v in measured], [ln["value"] for ln in lines])
     unit_label, divisor = axis_unit(unit, highest)
-    top, step = y_scale(highest, divisor, CEILINGS.get(unit))
+    top, step = y_scale(highest, divisor, CEILINGS.get(unit), unit in WHOLE_UNITS)
     start, end = points[0][0], points[-1][0]
     for stamp, _v in points:
         start, end = min(start, stamp), max(end, stamp)

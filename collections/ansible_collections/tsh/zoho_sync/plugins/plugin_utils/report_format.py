@@ -71,7 +71,7 @@ def percent(value):
 
 
 def duration_minutes(minutes):
-    """Minutes as a person says them: ``'under a minute'``, ``'37 min'``,
+    """Minutes as a person says them: ``'0 min'``, ``'under a minute'``, ``'37 min'``,
     ``'2 h 50 min'``, ``'1 d 13 h'``, ``'611 d'``.
 
     Precision follows size: minutes under a day, hours from one day, days alone from
@@ -81,6 +81,8 @@ def duration_minutes(minutes):
         return NOT_AVAILABLE
     if minutes < 0:
         return "-" + duration_minutes(-minutes)
+    if minutes == 0:
+        return "0 min"
     if minutes < 1:
         return "under a minute"
     whole = int(round(minutes))

@@ -209,6 +209,8 @@ def _part(f):
 def _value_text(f):
     if f.get("value") is None and severity(f.get("severity")) == "unknown":
         return "not measured"
+    if f.get("check") == "database" and isinstance(f.get("value"), str):
+        return "PostgreSQL %s" % f["value"].split(" (")[0]  # the version; the full text is in the message
     noun = CHECK_NOUNS.get(f.get("check"))
     if not f.get("unit") and noun and fmt.number(f.get("value")) is not None:
         return fmt.count(f.get("value"), noun, "series" if noun == "series" else None)
@@ -344,6 +346,7 @@ def trend_cards(report):
             "current": fmt.value(item.get("current"), unit) if item.get("current") is not None else "not measured",
             "change": _signed(item.get("change"), unit),
             "per_hour": _signed(item.get("per_hour"), unit, per_hour=True),
+            "measured": any(fmt.number(v) is not None for v in series.get(key) or []),
             "rising": bool(item.get("sustained_rise")), "rising_runs": fmt.number(item.get("rising_runs")) or 0,
             "thresholds": fmt.thresholds(*[ln["value"] for ln in lines], unit=unit) if len(lines) == 2 else "",
             "svg": report_charts.line_chart(times, series.get(key) or [], title, unit, lines,
@@ -356,7 +359,9 @@ def trend_cards(report):
                              "share": fmt.percent(100.0 * (fmt.number(c.get("share")) or 0)),
                              "met": fmt.number(c.get("met")) or 0, "runs": fmt.number(c.get("runs")) or 0,
                              "current": bool(c.get("current"))})
+    snap = report.get("snapshot") if isinstance(report.get("snapshot"), dict) else {}
     return {"cards": cards, "criteria": criteria, "runs": fmt.number(trend.get("runs")) or 0,
+            "measured_now": snap.get("measured") is not False,
             "span": fmt.duration_minutes(60.0 * fmt.number(trend.get("hours"))) if fmt.number(trend.get("hours"))
             else "", "first_at": fmt.timestamp(trend.get("first_at")) if trend.get("first_at") else "",
             "sustained_rise": [check_label(k) if k in CHECK_LABELS else str(k).replace("_", " ")
