@@ -79,12 +79,8 @@ TRENDS = (
 _THRESHOLD_SUFFIX = re.compile(r"\s*\((?:warning|critical) above [^()]*\)\s*$")
 
 
-def _dig(data, *keys):
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
+def _mapping(value):
+    return value if isinstance(value, dict) else {}
 
 
 def severity(value):
@@ -153,7 +149,7 @@ def _action(kind, ident, sev, title, remedy, **extra):
 
 
 def diagnosis_action(diag):
-    remedy = diag.get("remedy") if isinstance(diag.get("remedy"), dict) else {}
+    remedy = _mapping(diag.get("remedy"))
     evidence = []
     for item in diag.get("evidence") or []:
         if isinstance(item, dict):
@@ -261,12 +257,17 @@ def finding_rows(report):
                "threshold": fmt.thresholds(head.get("warning"), head.get("critical"), unit),
                "message": _THRESHOLD_SUFFIX.sub("", str(head.get("message") or "")),
                "parts": parts if len(parts) > 1 or (overall and parts) else [],
-               "part_kind": kind, "parts_summary": "",
+               "part_kind": kind, "parts_summary": "", "parts_preview": "", "parts_thresholds": False,
                "not_measured": [{"check": f["check"], "label": check_label(f["check"]),
                                  "message": str(f.get("message") or "")} for f in dependents.get(check, [])]}
         if row["parts"]:
             plural = "paths" if kind == "path" else "entity types"
+            worst_first = sorted(parts, key=lambda p: -SEVERITY_RANK[p["severity"]])
+            row["parts_preview"] = ", ".join("%s %s" % (p["name"], p["value"]) for p in worst_first[:3]) + (
+                ", ..." if len(parts) > 3 else "")
             row["parts_summary"] = "%d %s: %s" % (len(parts), plural if len(parts) != 1 else kind, _tally(parts))
+            # a thresholds column only when some entity has thresholds of its own
+            row["parts_thresholds"] = len(set(p["threshold"] for p in parts) | {row["threshold"]}) > 1
             if not overall:  # the headline is the worst part: say where
                 row["where"] = "%s: %s" % ("highest" if row["severity"] == "ok" else "worst", _part(worst)["name"])
                 row["value"] = _value_text(worst)
@@ -286,7 +287,7 @@ def row_counts(rows):
 
 # --------------------------------------------------------------------------- error patterns
 def patterns(report):
-    queue = _dig(report, "facts", "zoho_queue") or {}
+    queue = _mapping(_mapping(report.get("facts")).get("zoho_queue"))
     items = [p for p in queue.get("error_patterns") or [] if isinstance(p, dict)]
     counts = queue.get("status_counts") or {}
     failing = sum(fmt.number(counts.get(s)) or 0 for s in ("failed", "retry", "dead_letter"))
@@ -326,19 +327,19 @@ def _signed(val, unit, per_hour=False):
 
 
 def trend_cards(report):
-    trend = report.get("trends") if isinstance(report.get("trends"), dict) else {}
-    series = trend.get("series") if isinstance(trend.get("series"), dict) else {}
+    trend = _mapping(report.get("trends"))
+    series = _mapping(trend.get("series"))
     times = series.get("t") or []
-    limits = _dig(report, "thresholds", "global") or {}
+    limits = _mapping(_mapping(report.get("thresholds")).get("global"))
     cards = []
     for key, title, unit, metric in TRENDS:
-        item = trend.get(key) if isinstance(trend.get(key), dict) else {}
+        item = _mapping(trend.get(key))
         if key not in series and not item:
             continue
         unit = item.get("unit") or unit
         lines = []
         for kind in ("warning", "critical"):
-            level = fmt.number(_dig(limits, metric, kind)) if metric else None
+            level = fmt.number(_mapping(limits.get(metric)).get(kind)) if metric else None
             if level is not None:
                 lines.append({"value": level, "kind": kind, "label": kind})
         cards.append({
@@ -359,7 +360,7 @@ def trend_cards(report):
                              "share": fmt.percent(100.0 * (fmt.number(c.get("share")) or 0)),
                              "met": fmt.number(c.get("met")) or 0, "runs": fmt.number(c.get("runs")) or 0,
                              "current": bool(c.get("current"))})
-    snap = report.get("snapshot") if isinstance(report.get("snapshot"), dict) else {}
+    snap = _mapping(report.get("snapshot"))
     return {"cards": cards, "criteria": criteria, "runs": fmt.number(trend.get("runs")) or 0,
             "measured_now": snap.get("measured") is not False,
             "span": fmt.duration_minutes(60.0 * fmt.number(trend.get("hours"))) if fmt.number(trend.get("hours"))
