@@ -395,6 +395,33 @@ def test_the_request_check_sees_an_external_fetch(tmp_path, browser):
     assert "http://203.0.113.9/x.png" in browser.requests(str(path))
 
 
+# --------------------------------------------------------------------------- accessible colours
+def _luminance(hex_colour):
+    channels = [int(hex_colour[i:i + 2], 16) / 255.0 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a, b):
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_severity_colours_are_readable_and_never_alone(pages):
+    page = pages["critical"]
+    style = page.dom.find("style").text()
+    colours = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-fA-F]{6})", style))
+    for sev in ("critical", "unknown", "warning", "info", "ok"):
+        # WCAG AA for normal text: the masthead's white on the colour, a badge's colour on its tint
+        assert contrast("#ffffff", colours[sev]) >= 4.5, sev
+        assert contrast(colours[sev], colours[sev + "-tint"]) >= 4.5, sev
+    for badge in page.dom.find_all("span", cls="badge"):
+        # every badge has a shape and a word besides its colour
+        assert badge.find("use").attrs["href"].startswith("#i-") and badge.words(), badge
+    shapes = dict((s.attrs["id"], s) for s in page.dom.find_all("symbol"))
+    assert set(shapes) == {"i-critical", "i-unknown", "i-warning", "i-info", "i-ok"}
+
+
 # --------------------------------------------------------------------------- laptop, phone, paper
 def test_screenshots_on_a_laptop_and_a_phone_and_a_pdf(page, browser):
     os.makedirs(ARTIFACTS, exist_ok=True)

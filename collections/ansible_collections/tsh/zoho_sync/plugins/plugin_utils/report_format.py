@@ -148,14 +148,19 @@ def value(val, unit=""):
     return "%s %s" % (decimal(num), unit) if unit else decimal(num)
 
 
-def thresholds(warning, critical, unit=""):
-    """``'warning above 30 min, critical above 2 h'``; a threshold of 0 reads ``'any'``
-    (a value above 0 is any at all); '' when neither is set."""
+def threshold_parts(warning, critical, unit=""):
+    """``['warning above 30 min', 'critical above 2 h']``; a threshold of 0 reads
+    ``'warning: any'`` (a value above 0 is any at all); a missing one is left out."""
     parts = []
     for name, level in (("warning", warning), ("critical", critical)):
         if number(level) is not None:
             parts.append("%s: any" % name if number(level) == 0 else "%s above %s" % (name, value(level, unit)))
-    return ", ".join(parts)
+    return parts
+
+
+def thresholds(warning, critical, unit=""):
+    """:func:`threshold_parts` in one line: ``'warning above 30 min, critical above 2 h'``."""
+    return ", ".join(threshold_parts(warning, critical, unit))
 
 
 def parse_time(text):

@@ -255,6 +255,7 @@ def finding_rows(report):
         row = {"check": check, "label": check_label(check), "severity": severity(worst.get("severity")),
                "value": _value_text(head), "where": where, "unit": unit,
                "threshold": fmt.thresholds(head.get("warning"), head.get("critical"), unit),
+               "limits": fmt.threshold_parts(head.get("warning"), head.get("critical"), unit),
                "message": _THRESHOLD_SUFFIX.sub("", str(head.get("message") or "")),
                "parts": parts if len(parts) > 1 or (overall and parts) else [],
                "part_kind": kind, "parts_summary": "", "parts_preview": "", "parts_thresholds": False,
@@ -273,6 +274,7 @@ def finding_rows(report):
                 row["value"] = _value_text(worst)
                 row["message"] = _part(worst)["message"]
                 row["threshold"] = fmt.thresholds(worst.get("warning"), worst.get("critical"), unit)
+                row["limits"] = fmt.threshold_parts(worst.get("warning"), worst.get("critical"), unit)
         rows.append(row)
     return rows
 

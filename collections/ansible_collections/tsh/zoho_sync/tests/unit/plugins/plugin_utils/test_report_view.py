@@ -84,6 +84,7 @@ def test_one_row_per_check_per_entity_values_folded():
     assert delay["parts_summary"] == "3 entity types: 2 critical, 1 warning"
     assert delay["threshold"] == "warning above 30 min, critical above 2 h"
     assert delay["parts_preview"] == "customer 1 d 15 h, invoice 1 d 12 h, bill 45 min"
+    assert delay["limits"] == ["warning above 30 min", "critical above 2 h"]
     assert delay["parts_thresholds"] is False  # the same for every entity: said once, in the row
     pending = by["pending"]  # the overall finding heads the row, the per-entity override folds in
     assert pending["value"] == "2,350 rows" and pending["where"] == "" and len(pending["parts"]) == 1
