@@ -236,3 +236,69 @@ def test_a_prompted_vault_password_is_refused(site):
     line = [x for x in (proc.stdout + proc.stderr).splitlines() if x.startswith("CONFIG ERROR")]
     assert len(line) == 1 and "cron cannot answer" in line[0] and "--vault-password-file" in line[0], proc.stdout
     assert not (site["base"] / "cron.d").exists()
+
+
+def docs_wrapper():
+    text = open(os.path.join(ROOT, "docs", "cron.md"), encoding="utf-8").read()
+    block = re.search(r"```bash\n(#!/bin/sh\n# health-then-page.*?)```", text, re.S)
+    assert block, "docs/cron.md has no wrapper example"
+    return block.group(1)
+
+
+def test_the_documented_wrapper_tells_the_outcomes_apart(site, tmp_path):
+    """docs/cron.md's wrapper, with this site's paths, under cron's environment: 0 for a healthy
+    queue, 2 for a critical one, 3 when it could not look, 78 for a configuration mistake."""
+    script = docs_wrapper()
+    for theirs, ours in ((README_PATHS["project"], ROOT), (README_PATHS["inventory"], str(site["inventory"])),
+                         (README_PATHS["vault"], str(site["vault"])), (README_PATHS["host"], site["host"]),
+                         ("/var/lib/tsh-zoho-sync/reports", str(site["reports"]))):
+        script = script.replace(theirs, ours)
+    wrapper = tmp_path / "wrapper.sh"
+    wrapper.write_text(script)
+    wrapper.chmod(0o755)
+    home = tmp_path / "home"
+    home.mkdir()
+    db = site["db"]
+    for _ in range(40):
+        db.add(status="completed", entity="invoice", age="20 minutes", started="-19 minutes", completed="-18 minutes")
+    settings = site["inventory"] / "group_vars" / "zoho_sync" / "main.yml"
+    good = settings.read_text()
+
+    healthy = run_as_cron(str(wrapper), home)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+
+    for _ in range(12):
+        db.add(status="failed", entity="invoice", attempts=1, age="5 minutes", error="Zoho 500", code="ZOHO_500")
+    critical = run_as_cron(str(wrapper), home)
+    assert critical.returncode == 2 and critical.stdout.startswith("CRITICAL: ZOHO_SYNC CRITICAL - %s" % site["host"]), \
+        critical.stdout + critical.stderr
+
+    history = (site["reports"] / site["host"] / "history.jsonl").read_text()
+    latest = (site["reports"] / site["host"] / "latest.json").read_text()
+    settings.write_text(good.rstrip().rstrip("}") + ', "zoho_health_tresholds": {"pending": {"warning": 1, "critical": 2}}}')
+    mistake = run_as_cron(str(wrapper), home)
+    assert mistake.returncode == 78, mistake.stdout + mistake.stderr
+    assert mistake.stdout.splitlines()[1].startswith(
+        "CONFIG ERROR %s: unknown variable zoho_health_tresholds (did you mean zoho_health_thresholds?)" % site["host"])
+    assert (site["reports"] / site["host"] / "history.jsonl").read_text() == history
+    assert (site["reports"] / site["host"] / "latest.json").read_text() == latest
+
+    settings.write_text(good.replace('"zoho_db_port": %d' % int(site["db"].server.params.get("port", 5432)),
+                                     '"zoho_db_port": 1'))
+    blind = run_as_cron(str(wrapper), home)
+    assert blind.returncode == 3 and blind.stdout.startswith("could not look: ZOHO_SYNC UNKNOWN"), \
+        blind.stdout + blind.stderr
+
+
+def test_one_documented_lock_path():
+    """README.md, docs/cron.md and docs/heal.md name the lock files the role uses, and no other."""
+    with open(os.path.join(ROOT, "roles", "zoho_schedule", "defaults", "main.yml")) as fh:
+        lock_dir = re.search(r"^zoho_schedule_lock_dir: (\S+)$", fh.read(), re.M).group(1)
+    with open(os.path.join(ROOT, "roles", "zoho_schedule", "tasks", "main.yml")) as fh:
+        names = set(re.findall(r"\{\{ zoho_schedule_lock_dir \}\}/(tsh-zoho-sync-[a-z-]+\.lock)", fh.read()))
+    expected = set("%s/%s" % (lock_dir, name) for name in names)
+    assert len(expected) == 3, expected
+    for doc in ("README.md", os.path.join("docs", "cron.md"), os.path.join("docs", "heal.md")):
+        with open(os.path.join(ROOT, doc), encoding="utf-8") as fh:
+            found = set(re.findall(r"/[\w/.-]*\.lock\b", fh.read()))
+        assert found and found <= expected, (doc, sorted(found - expected))

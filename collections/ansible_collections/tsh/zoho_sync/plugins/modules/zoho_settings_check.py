@@ -18,8 +18,8 @@ description:
     a C(zoho_*) variable of the run is one that nothing reads - no role, template or plugin of the collection,
     not the running play, not the value of another variable. A misspelt setting (C(tresholds) for C(thresholds))
     would otherwise be ignored; the message names the closest known variable.
-  - The failed result carries C(zoho_settings_error=true), so the C(tsh.zoho_sync.operator) callback prints it
-    as C(CONFIG ERROR <host>: ...).
+  - "The failed result carries C(zoho_settings_error=true), so the C(tsh.zoho_sync.operator) callback prints it
+    as C(CONFIG ERROR <host>: ...)."
   - Runs on the controller only (an action plugin).
 author:
   - TSH operations team (@tsh-ops)
