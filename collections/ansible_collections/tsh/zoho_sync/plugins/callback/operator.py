@@ -89,16 +89,15 @@ class CallbackModule(DefaultCallbackModule):
         return self._display.verbosity < 1
 
     # -- what this callback prints ------------------------------------------------------------
-    def _say(self, line, color=None, error=False):
+    def _say_failure(self, line, color):
+        """A failure line, once per run (a repeated failure is said once)."""
         if line in self._said:
             return
         self._said.add(line)
-        stderr = False
-        if error:
-            try:
-                stderr = self.get_option("display_failed_stderr")
-            except KeyError:
-                stderr = False
+        try:
+            stderr = self.get_option("display_failed_stderr")
+        except KeyError:
+            stderr = False
         self._display.display(line, color=color, stderr=stderr)
 
     def _failure_lines(self, result):
@@ -141,45 +140,29 @@ class CallbackModule(DefaultCallbackModule):
         return "%s: %s" % (_task_name(task), text or "failed")
 
     # -- the events -----------------------------------------------------------------------------
-    def v2_playbook_on_start(self, playbook):
-        if not self._quiet():
-            super(CallbackModule, self).v2_playbook_on_start(playbook)
-
     def v2_playbook_on_play_start(self, play):
         if self._quiet():
             self._play = play
             return
         super(CallbackModule, self).v2_playbook_on_play_start(play)
 
-    def v2_playbook_on_task_start(self, task, is_conditional):
-        if not self._quiet():
-            super(CallbackModule, self).v2_playbook_on_task_start(task, is_conditional)
-
-    def v2_playbook_on_handler_task_start(self, task):
-        if not self._quiet():
-            super(CallbackModule, self).v2_playbook_on_handler_task_start(task)
-
-    def v2_playbook_on_include(self, included_file):
-        if not self._quiet():
-            super(CallbackModule, self).v2_playbook_on_include(included_file)
+    def _say_debug(self, result, looped):
+        """Warnings, and what an ansible.builtin.debug task says (a loop's once per item)."""
+        self._handle_warnings(result.result)
+        if result.task.action in C._ACTION_DEBUG and (looped or not result.task.loop):
+            text = _debug_text(result.result)
+            if text is not None:
+                self._display.display(text)
 
     def v2_runner_on_ok(self, result):
         if not self._quiet():
             return super(CallbackModule, self).v2_runner_on_ok(result)
-        self._handle_warnings(result.result)
-        if result.task.action in C._ACTION_DEBUG and not result.task.loop:
-            text = _debug_text(result.result)
-            if text is not None:
-                self._say(text)
+        return self._say_debug(result, looped=False)
 
     def v2_runner_item_on_ok(self, result):
         if not self._quiet():
             return super(CallbackModule, self).v2_runner_item_on_ok(result)
-        self._handle_warnings(result.result)
-        if result.task.action in C._ACTION_DEBUG:
-            text = _debug_text(result.result)
-            if text is not None:
-                self._say(text)
+        return self._say_debug(result, looped=True)
 
     def v2_runner_on_skipped(self, result):
         if not self._quiet():
@@ -205,31 +188,15 @@ class CallbackModule(DefaultCallbackModule):
         marker, lines = self._failure_lines(result)
         host = result.host.get_name()
         for line in lines:
-            self._say("%s %s: %s" % (marker, host, line), color=C.COLOR_ERROR, error=True)
+            self._say_failure("%s %s: %s" % (marker, host, line), C.COLOR_ERROR)
 
     def v2_runner_on_unreachable(self, result):
         if not self._quiet():
             return super(CallbackModule, self).v2_runner_on_unreachable(result)
         if result.task.ignore_unreachable:
             return
-        self._say("UNREACHABLE %s: %s" % (result.host.get_name(), one_line(result.result.get("msg"))),
-                  color=C.COLOR_UNREACHABLE, error=True)
-
-    def v2_runner_retry(self, result):
-        if not self._quiet():
-            super(CallbackModule, self).v2_runner_retry(result)
-
-    def v2_runner_on_async_poll(self, result):
-        if not self._quiet():
-            super(CallbackModule, self).v2_runner_on_async_poll(result)
-
-    def v2_runner_on_async_ok(self, result):
-        if not self._quiet():
-            super(CallbackModule, self).v2_runner_on_async_ok(result)
-
-    def v2_runner_on_async_failed(self, result):
-        if not self._quiet():
-            super(CallbackModule, self).v2_runner_on_async_failed(result)
+        self._say_failure("UNREACHABLE %s: %s" % (result.host.get_name(), one_line(result.result.get("msg"))),
+                          C.COLOR_UNREACHABLE)
 
     def v2_on_file_diff(self, result):
         if not self._quiet():
@@ -250,14 +217,19 @@ class CallbackModule(DefaultCallbackModule):
         self._display.display("No host matched the play's hosts (and --limit): nothing was done.",
                               color=C.COLOR_WARN)
 
-    def v2_playbook_on_no_hosts_remaining(self):
-        if not self._quiet():
-            super(CallbackModule, self).v2_playbook_on_no_hosts_remaining()
 
-    def v2_playbook_on_notify(self, handler, host):
+def _verbose_only(name):
+    """An event the callback says nothing about without -v (a banner, a recap, a retry)."""
+    def event(self, *args, **kwargs):
         if not self._quiet():
-            super(CallbackModule, self).v2_playbook_on_notify(handler, host)
+            return getattr(DefaultCallbackModule, name)(self, *args, **kwargs)
+        return None
+    event.__name__ = name
+    return event
 
-    def v2_playbook_on_stats(self, stats):
-        if not self._quiet():
-            super(CallbackModule, self).v2_playbook_on_stats(stats)
+
+for _name in ("v2_playbook_on_start", "v2_playbook_on_task_start", "v2_playbook_on_handler_task_start",
+              "v2_playbook_on_include", "v2_runner_retry", "v2_runner_on_async_poll", "v2_runner_on_async_ok",
+              "v2_runner_on_async_failed", "v2_playbook_on_no_hosts_remaining", "v2_playbook_on_notify",
+              "v2_playbook_on_stats"):
+    setattr(CallbackModule, _name, _verbose_only(_name))
