@@ -115,7 +115,8 @@ def test_variables_the_collection_or_the_inventory_reads_are_not_reported(quiet_
     reports = tmp_path / "reports"
     extra = {"zoho_site_reports": str(reports), "zoho_report_dir": "{{ zoho_site_reports }}",  # one built from another
              "zoho_awx_pending_warning": 20,  # awx/configure.yml's survey answers
-             "zoho_heal_confirm": False}  # another role's variable
+             "zoho_heal_confirm": False,  # another role's variable
+             "zoho_mysite_owner": "ops", "zoho_variables_ignore": ["zoho_mysite_*"]}  # the operator's own
     run = run_playbook("health.yml", "-e", json.dumps(extra), env=dict(db_env(quiet_queue, reports), ZOHO_REPORT_DIR=None))
     assert run.rc == 0, run
     assert problem_lines(run) == []

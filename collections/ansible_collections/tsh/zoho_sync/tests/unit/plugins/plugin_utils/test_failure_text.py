@@ -80,8 +80,8 @@ def test_one_line_keeps_the_cause(text, cause):
 
 
 def test_module_failure_names_the_exception():
-    result = {"msg": "MODULE FAILURE", "module_stderr": "Traceback (most recent call last):\n  File x\n"
-                                                         "ModuleNotFoundError: No module named 'psycopg2'\n"}
+    stderr = "Traceback (most recent call last):\n  File x\nModuleNotFoundError: No module named 'psycopg2'\n"
+    result = {"msg": "MODULE FAILURE", "module_stderr": stderr}
     assert ft.module_failure(result) == "ModuleNotFoundError: No module named 'psycopg2'"
     assert ft.module_failure({}) == ""
 
