@@ -10,7 +10,12 @@ export PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_CONFIG="$ROOT/ansible.cfg" PYTHONPAT
 REPORTS="${ZOHO_DEMO_REPORTS:-$ROOT/reports/demo}"
 WORK="$(mktemp -d /tmp/zoho-demo.XXXXXX)"
 chmod 755 "$WORK"   # the postgres user runs initdb below it
-cleanup() { "$PY" -m testbed.pgcluster stop "$WORK/pg" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+# ZOHO_DEMO_KEEP=1 keeps the throwaway PostgreSQL running afterwards, to run the playbooks by hand
+# (reports/demo/demo.env says how to reach it and how to stop it).
+cleanup() {
+  if [ "${DEMO_KEPT:-0}" = 1 ]; then return; fi
+  "$PY" -m testbed.pgcluster stop "$WORK/pg" >/dev/null 2>&1 || true; rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
@@ -44,3 +49,15 @@ set -e
 
 step "Summary"
 "$PY" scripts/demo_summary.py "$REPORTS" "$health_rc" "$heal_rc"
+
+if [ "${ZOHO_DEMO_KEEP:-0}" = 1 ]; then
+  # the demo inventory reads the database from these variables; the postgres user needs no password on 127.0.0.1
+  printf 'export PGHOST=%s PGPORT=%s PGUSER=%s PGDATABASE=%s ZOHO_REPORT_DIR=%s\n' \
+    "$PGHOST" "$PGPORT" "$PGUSER" "$PGDATABASE" "$REPORTS" > "$REPORTS/demo.env"
+  printf '# stop it: .venv/bin/python -m testbed.pgcluster stop %s && rm -rf %s\n' "$WORK/pg" "$WORK" >> "$REPORTS/demo.env"
+  step "The demo database keeps running (ZOHO_DEMO_KEEP=1)"
+  echo "    . $REPORTS/demo.env && . .venv/bin/activate"
+  echo "    ansible-playbook heal.yml -i inventory/demo --check --diff"
+  echo "    stop it: $(tail -1 "$REPORTS/demo.env" | sed 's/^# stop it: //')"
+  DEMO_KEPT=1
+fi

@@ -6,7 +6,6 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import threading
 
 import pytest
@@ -112,8 +111,9 @@ def test_textfile_matches_the_database(queue, first_run):
 
 
 def test_nagios_check_reads_the_real_report(queue, first_run):
-    proc = subprocess.run([sys.executable, CHECK, "--report", str(first_run / "localhost" / "latest.json")],
-                          capture_output=True, text=True, timeout=60)
+    # as a Nagios command runs it: nothing in the environment but the health run's report directory
+    # (which holds localhost/ and the Prometheus metrics/ directory)
+    proc = subprocess.run(["env", "-i", "ZOHO_REPORT_DIR=%s" % first_run, CHECK], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     line = proc.stdout.strip()
     assert line.startswith("ZOHO_SYNC CRITICAL - localhost: ")

@@ -1,17 +1,11 @@
-"""emergency.yml, dlq_review.yml and schedule.yml as an operator runs them."""
+"""emergency.yml and dlq_review.yml as an operator runs them (schedule.yml: tests/ecosystem/test_schedule_cron.py)."""
 
-import fcntl
-import os
-import re
-import shutil
-import subprocess
 import threading
 import time
 
 import pytest
 
 from heal.support import action
-from helpers.playbook import ROOT
 
 EVERY_HOUR = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00",
               "timezone": "UTC"}
@@ -111,57 +105,3 @@ def test_dlq_review_reports_and_guards_the_redrive(fresh_runner, dead_letters):
         assert db.dlq_records(row_id)[0]["resolved"] is False
     record = [r for r in fresh_runner.audit() if r["action"] == "redrive_dead_letters" and r["status"] == "done"][0]
     assert sorted(record["ids"]) == sorted(dead_letters["invoice"])
-
-
-@pytest.fixture
-def crontab_on_path(tmp_path):
-    """ansible.builtin.cron needs a crontab binary even when it writes a cron_file itself;
-    where cron is not installed, an inert stand-in (never called for a cron_file)."""
-    if shutil.which("crontab"):
-        return {}
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "crontab").write_text("#!/bin/sh\necho 'crontab stand-in: not expected to run' >&2\nexit 1\n")
-    (bindir / "crontab").chmod(0o755)
-    return {"PATH": "%s:%s" % (bindir, os.environ["PATH"])}
-
-
-def test_schedule_installs_non_overlapping_cron_entries(fresh_runner, tmp_path, crontab_on_path):
-    cron_file = tmp_path / "cron.d" / "tsh-zoho-sync"
-    cron_file.parent.mkdir()
-    settings = {"zoho_schedule_cron_file": str(cron_file), "zoho_schedule_log_dir": str(tmp_path / "log"),
-                "zoho_schedule_lock_dir": str(tmp_path), "zoho_schedule_user": "root",
-                "zoho_schedule_inventory": os.path.join(ROOT, "inventory", "demo"),
-                "zoho_schedule_vault_password_file": "/etc/tsh-zoho-sync/vault-pass"}
-    result = fresh_runner.run("playbooks/schedule.yml", env=crontab_on_path, extra=settings)
-    assert result.rc == 0, result
-    text = cron_file.read_text()
-    health = re.search(r"^\*/15 \* \* \* \* root (.*)$", text, re.M)
-    heal = re.search(r"^7 \* \* \* \* root (.*)$", text, re.M)
-    review = re.search(r"^0 9 \* \* 1 root (.*)$", text, re.M)
-    assert health and heal and review, text
-    assert "playbooks/dlq_review.yml" in review.group(1) and "zoho_heal_confirm" not in review.group(1)
-    assert "flock -n %s/tsh-zoho-sync-health.lock" % tmp_path in health.group(1)
-    assert "playbooks/health.yml" in health.group(1)
-    assert "--vault-password-file /etc/tsh-zoho-sync/vault-pass" in heal.group(1)
-    assert "-e zoho_heal_invoked_by=cron -e zoho_heal_confirm=true" in heal.group(1)
-    assert ">> %s/heal.log 2>&1" % (tmp_path / "log") in heal.group(1)
-
-    # the heal line itself works, and never runs twice at once
-    job = heal.group(1).replace(" --vault-password-file /etc/tsh-zoho-sync/vault-pass", "")
-    env = dict(os.environ, **fresh_runner.env())
-    failed = fresh_runner.db.add(status="failed", attempts=1)
-    with open(str(tmp_path / "tsh-zoho-sync-heal.lock"), "w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        busy = subprocess.run(["sh", "-c", job], env=env, timeout=60)
-        assert busy.returncode != 0 and fresh_runner.db.status_of(failed) == "failed"
-    ran = subprocess.run(["sh", "-c", job], env=env, timeout=600)
-    log = (tmp_path / "log" / "heal.log").read_text()
-    assert ran.returncode == 0, log[-3000:]
-    assert fresh_runner.db.status_of(failed) == "pending"
-    assert [r["invoked_by"] for r in fresh_runner.audit()][-1] == "cron"
-
-    removed = fresh_runner.run("playbooks/schedule.yml", env=crontab_on_path,
-                               extra=dict(settings, zoho_schedule_state="absent"))
-    assert removed.rc == 0, removed
-    assert not cron_file.exists() or "tsh.zoho_sync" not in cron_file.read_text()

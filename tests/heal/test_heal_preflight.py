@@ -57,7 +57,7 @@ def test_nonsense_limits_stop_the_run_before_anything(work_to_do, variable, valu
     # range by the limits check; either way before the lock, with the variable's name
     out = result.stdout
     assert ("Invalid heal limits: %s must be a whole number" % variable in out
-            or ("Validating arguments against arg spec" in out and variable in out)), result
+            or ("CONFIG ERROR localhost: %s: %s is not a whole number" % (variable, repr(value))) in out), result
     assert "Traceback" not in result.stdout + result.stderr
     assert work_to_do.db.checksum() == before
     assert work_to_do.audit() == [], "a refused run took the lock and audited an action"

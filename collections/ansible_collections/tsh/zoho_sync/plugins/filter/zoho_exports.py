@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import hashlib
 import math
 
 from ansible.errors import AnsibleFilterError
@@ -23,6 +24,9 @@ from ansible.module_utils.common.text.converters import to_text
 
 SEVERITY_CODES = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
 STATUSES = ("pending", "processing", "completed", "failed", "retry", "dead_letter")
+# The error classes of the error patterns (CONTRACTS.md: the shared vocabulary defines them once;
+# this list follows it). A pattern without a known class counts as unknown.
+ERROR_CLASSES = ("zoho_auth", "zoho_rate_limit", "zoho_unavailable", "zoho_validation", "internal", "unknown")
 
 
 def zoho_severity_code(severity):
@@ -91,6 +95,11 @@ class _Exposition:
         self.base = list(base_labels)
         self.families = []
         self.index = {}
+        self.notes = {}
+
+    def note(self, name, text):
+        """A comment line before a family (parsers skip it): what a label value stands for."""
+        self.notes.setdefault(name, []).append(" ".join(to_text(text).split()))
 
     def add(self, name, help_text, value, labels=None, mtype="gauge"):
         number = _number(value)
@@ -106,6 +115,7 @@ class _Exposition:
         lines = []
         for name in self.families:
             help_text, mtype, samples = self.index[name]
+            lines.extend("# %s" % note for note in self.notes.get(name, []))
             lines.append("# HELP %s %s" % (name, _escape_help(help_text)))
             lines.append("# TYPE %s %s" % (name, mtype))
             seen = set()
@@ -192,6 +202,41 @@ def zoho_prometheus(report, host=None):
     return out.render()
 
 
+def pattern_id(pattern):
+    """A short stable id of an error pattern (its error code and its normalised message): the
+    label of its series, so the number of series stays bounded by the patterns that occur, and a
+    new wording of a message is a new id rather than free text in a label."""
+    key = "%s\0%s" % (to_text(pattern.get("error_code") or ""), to_text(pattern.get("pattern") or ""))
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
+
+
+def error_class(pattern):
+    """The pattern's error class (from the facts' classification), unknown when it has none."""
+    value = to_text(pattern.get("error_class") or pattern.get("class") or "unknown").strip().lower()
+    return value if value in ERROR_CLASSES else "unknown"
+
+
+def _error_metrics(out, patterns):
+    """Failing rows per error class (every class, zeros included) and per pattern id for the most
+    frequent patterns, each id named in a comment line of the file."""
+    patterns = [p for p in patterns if isinstance(p, dict)]
+    per_class = dict((name, 0) for name in ERROR_CLASSES)
+    for pattern in patterns:
+        per_class[error_class(pattern)] += _number(pattern.get("count")) or 0
+    for name in ERROR_CLASSES:
+        out.add("zoho_sync_error_class_items",
+                "Failing rows (failed, retry, dead_letter) of the reported error patterns per error class.",
+                per_class[name], {"class": name})
+    for pattern in patterns[:10]:
+        ident = pattern_id(pattern)
+        out.note("zoho_sync_error_pattern_items", "pattern_id %s = %s%s" % (
+            ident, "(%s) " % pattern["error_code"] if pattern.get("error_code") else "",
+            to_text(pattern.get("pattern") or "")[:160]))
+        out.add("zoho_sync_error_pattern_items",
+                "Failing rows per error pattern (the most frequent ones; the comments above name each pattern_id).",
+                pattern.get("count"), {"pattern_id": ident, "class": error_class(pattern)})
+
+
 def _queue_metrics(out, q):
     counts = q.get("status_counts") or {}
     for status in sorted(set(STATUSES) | set(counts)):
@@ -232,12 +277,7 @@ def _queue_metrics(out, q):
             stuck.get("oldest_age_seconds"))
     out.add("zoho_sync_error_pattern_groups", "Distinct error patterns among failing rows.",
             q.get("error_pattern_groups"))
-    for pattern in (q.get("error_patterns") or [])[:10]:
-        if isinstance(pattern, dict):
-            labels = {"pattern": to_text(pattern.get("pattern") or "")[:120]}
-            labels["error_code"] = to_text(pattern.get("error_code") or "")
-            out.add("zoho_sync_error_pattern_items", "Failing rows per error pattern (the most frequent ones).",
-                    pattern.get("count"), labels)
+    _error_metrics(out, q.get("error_patterns") or [])
 
     dead = q.get("dead_letter") or {}
     for key in ("recorded", "unresolved", "unrecorded", "duplicate_records"):

@@ -13,9 +13,10 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: zoho_alert_state
-short_description: Write the alert state of a host as a JSON file on the control node, atomically
+short_description: (internal) Write the alert state of a host as a JSON file on the control node, atomically
 version_added: 0.1.0
 description:
+  - Internal to the roles of this collection (plumbing they share); not needed in playbooks.
   - Writes O(state) as indented, key-sorted JSON to O(path) on the control node (whatever the task's
     host or connection), through a temporary file in the same directory that is flushed, synced and renamed
     over the old file, so a reader sees either the old or the new state, never a partial one.

@@ -10,9 +10,10 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: zoho_audit
-short_description: Append one audit record of a Zoho sync heal action to a JSON lines file and to syslog
+short_description: (internal) Append one audit record of a Zoho sync heal action to a JSON lines file and to syslog
 version_added: 0.1.0
 description:
+  - Internal to the roles of this collection (plumbing they share); not needed in playbooks.
   - Appends O(record) as one JSON line to O(path) - one C(write) on a file opened with C(O_APPEND), under an
     exclusive C(flock), then C(fsync) - so concurrent heals (several hosts, forks delegating to the control
     node) never interleave or lose lines. The file is created with mode 0600, its directory with 0700.

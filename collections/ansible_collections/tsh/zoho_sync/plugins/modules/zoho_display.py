@@ -10,9 +10,10 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: zoho_display
-short_description: Print a text block as it is, ANSI colours included
+short_description: (internal) Print a text block as it is, ANSI colours included
 version_added: 0.1.0
 description:
+  - Internal to the roles of this collection (plumbing they share); not needed in playbooks.
   - Prints O(msg) on the controller's output without the escaping the result callbacks apply, so a
     colour-coded summary (the zoho_health terminal report) shows its colours in a terminal.
   - Runs on the controller only (an action plugin); it never connects to the host and never changes anything.

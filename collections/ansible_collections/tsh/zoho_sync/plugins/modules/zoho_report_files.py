@@ -10,9 +10,10 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: zoho_report_files
-short_description: Write a run's report files on the control node, each atomically, and prune old ones
+short_description: (internal) Write a run's report files on the control node, each atomically, and prune old ones
 version_added: 0.1.0
 description:
+  - Internal to the roles of this collection (plumbing they share); not needed in playbooks.
   - Writes every file of O(files) (file name to content) into O(dir) on the control node - the directory is
     created with O(dir_mode) when missing - each through a temporary file in the same directory, C(fsync) and a
     rename, so a reader (AWX, a web server, the next run) never sees a half-written report. A file whose content

@@ -37,8 +37,12 @@ REPORT = {
             'we"ird\\name': {"status_counts": {"retry": 2}, "oldest_pending_age_seconds": None},
         },
         "stuck_locks": {"count": 2, "oldest_age_seconds": 4000.0},
-        "error_patterns": [{"pattern": "Item <n> not found", "error_code": None, "count": 5}],
-        "error_pattern_groups": 1,
+        "error_patterns": [{"pattern": "Item <n> not found", "error_code": None, "count": 5},
+                           {"pattern": "Rate limit exceeded, retry after <n> seconds", "error_code": "RATE_LIMIT",
+                            "count": 3, "error_class": "zoho_rate_limit"},
+                           {"pattern": "weird \"text\"\nwith a newline", "error_code": "X", "count": 2,
+                            "error_class": "not-a-class"}],
+        "error_pattern_groups": 3,
         "dead_letter": {"recorded": 3, "unresolved": 2, "unrecorded": 1, "duplicate_records": 0},
         "retry": {"total": 2, "due": 1, "overdue": 1, "exhausted": 0, "oldest_due_seconds": 1200.0},
         "throughput": {"completed_last_hour": 0, "completed_last_24h": 40, "failed_last_hour": 2,
@@ -135,3 +139,24 @@ def test_bad_timestamp():
 
 def test_filter_module_exposes_both_filters():
     assert sorted(ex.FilterModule().filters()) == ["zoho_prometheus", "zoho_severity_code"]
+
+
+def test_error_labels_are_bounded():
+    """No free text in a label: a pattern is a short id (named in a comment line), its class one of six."""
+    text = ex.zoho_prometheus(REPORT)
+    m = samples(text)
+    classes = dict((lab["class"], v) for lab, v in m["zoho_sync_error_class_items"])
+    assert classes == {"zoho_auth": 0, "zoho_rate_limit": 3, "zoho_unavailable": 0, "zoho_validation": 0,
+                       "internal": 0, "unknown": 7}
+    patterns = m["zoho_sync_error_pattern_items"]
+    assert len(patterns) == 3
+    for labels, _v in patterns:
+        assert set(labels) == {"host", "database", "pattern_id", "class"}
+        assert len(labels["pattern_id"]) == 10 and int(labels["pattern_id"], 16) >= 0
+    rate = ex.pattern_id({"pattern": "Rate limit exceeded, retry after <n> seconds", "error_code": "RATE_LIMIT"})
+    assert value(m, "zoho_sync_error_pattern_items", pattern_id=rate) == 3
+    assert "# pattern_id %s = (RATE_LIMIT) Rate limit exceeded, retry after <n> seconds" % rate in text.splitlines()
+    # the id follows the code and the pattern, never the varying parts a pattern already removed
+    assert ex.pattern_id({"pattern": "Item <n> not found"}) == ex.pattern_id({"pattern": "Item <n> not found", "error_code": None})
+    assert ex.pattern_id({"pattern": "Item <n> not found", "error_code": "ZOHO_404"}) != ex.pattern_id({"pattern": "Item <n> not found"})
+    assert all("\n" not in line or line.startswith("# HELP") for line in text.splitlines())

@@ -1,0 +1,90 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, TSH operations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: zoho_run_context
+short_description: (internal) How this ansible-playbook run was started, for the cron entries of zoho_schedule
+version_added: 0.2.0
+description:
+  - Internal to the C(tsh.zoho_sync.zoho_schedule) role; not needed in playbooks.
+  - Returns the absolute path of the C(ansible-playbook) that runs, the inventory sources, the C(--limit), the vault
+    secrets (C(--vault-id) and C(--vault-password-file), and the configured C(vault_identity_list) and
+    C(vault_password_file)) with absolute paths, the configuration file, and where C(crontab) and C(flock) are.
+  - Runs on the controller only (an action plugin); reads nothing but the run's own options.
+author:
+  - TSH operations team (@tsh-ops)
+options: {}
+attributes:
+  check_mode:
+    support: full
+    description: The same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing to compare.
+'''
+
+EXAMPLES = r'''
+- name: Learn how this run was started
+  tsh.zoho_sync.zoho_run_context:
+  register: run
+'''
+
+RETURN = r'''
+ansible_playbook:
+  description: Absolute path of the running C(ansible-playbook).
+  returned: always
+  type: str
+inventory:
+  description: The inventory sources, absolute.
+  returned: always
+  type: list
+  elements: str
+limit:
+  description: The C(--limit) of the run (empty for none).
+  returned: always
+  type: str
+vault_ids:
+  description: The vault secrets as C(label@/absolute/file) (password files included).
+  returned: always
+  type: list
+  elements: str
+vault_prompts:
+  description: The vault secrets that were asked for at a prompt (cron cannot answer one).
+  returned: always
+  type: list
+  elements: str
+config_file:
+  description: The C(ansible.cfg) in use (empty for none).
+  returned: always
+  type: str
+crontab:
+  description: The C(crontab) program (empty when there is none).
+  returned: always
+  type: str
+flock:
+  description: The C(flock) program (empty when there is none).
+  returned: always
+  type: str
+path:
+  description: The E(PATH) for the cron entries - the directory of C(ansible-playbook), then cron's own.
+  returned: always
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    module.fail_json(msg="zoho_run_context runs on the controller (action plugin); the module file is documentation only")
+
+
+if __name__ == "__main__":
+    main()
