@@ -21,8 +21,7 @@ import math
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
-SEVERITY_CODES = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
-STATUSES = ("pending", "processing", "completed", "failed", "retry", "dead_letter")
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.vocabulary import SEVERITY_CODES, STATUSES  # noqa: F401
 
 
 def zoho_severity_code(severity):
