@@ -23,7 +23,7 @@ from ansible_collections.tsh.zoho_sync.plugins.module_utils.connection import Qu
 # The statuses and entity types are the collection's shared vocabulary; re-exported
 # here under the names the modules import. The entity types validate filters when the
 # entity column is plain text.
-from ansible_collections.tsh.zoho_sync.plugins.module_utils.vocabulary import (  # noqa: F401
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.vocabulary import (  # noqa: F401 pylint: disable=unused-import
     ENTITY_TYPES as TSH_ENTITY_TYPES,
     LIVE_STATUSES,
     STATUSES,

@@ -76,7 +76,7 @@ options:
   activity_window:
     description:
       - Leases taken in the last this many minutes count as recent worker activity
-        (RV(ansible_facts.zoho_queue.workers.leases_by_status)).
+        (C(workers.leases_by_status) of the facts).
     type: int
     default: 15
   error_rules:
@@ -249,7 +249,8 @@ ansible_facts:
             processes), C(last_lease_taken_at), C(seconds_since_last_lease), C(pending_leased),
             C(old_pending_leased) (pending rows over an hour old under a live lease - the re-processing loop),
             C(leases_by_status) (per status, C(live) leases and leases C(taken_recently), in the last
-            O(activity_window) minutes), C(activity_window_minutes), and C(connections) (C(database), C(application), C(total), C(max_connections), C(usage_pct),
+            O(activity_window) minutes), C(activity_window_minutes), and C(connections) (C(database), C(application), C(total),
+            C(max_connections), C(usage_pct),
             C(idle_in_transaction), C(oldest_idle_in_transaction_seconds)).
           type: dict
           returned: success

@@ -20,7 +20,7 @@ description:
   - The health report repeats them in every command it recommends, so a command runs as pasted from the
     repository root with the inventory and vault secrets of the run that produced it.
   - Extra variables whose name looks like a secret (password, token, secret, webhook, key) are left out and
-    named in RV(context.omitted_extra_vars); paths are made absolute (inside the repository - relative to its root).
+    named in C(omitted_extra_vars) of RV(context); paths are made absolute (inside the repository - relative to its root).
 author:
   - TSH operations team (@tsh-ops)
 options: {}

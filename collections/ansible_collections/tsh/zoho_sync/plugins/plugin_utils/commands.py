@@ -145,6 +145,7 @@ class Commands(object):
     def psql(self, sql):
         """psql with the connection of the run (the password from PGPASSWORD or ~/.pgpass)."""
         db = self.options.get("database") or {}
-        conninfo = "host=%s port=%s dbname=%s user=%s" % (db.get("host") or "127.0.0.1", db.get("port") or 5432,
-                                                           db.get("name") or "tsh_erp", db.get("user") or "postgres")
+        conninfo = "host=%s port=%s dbname=%s user=%s" % (
+            db.get("host") or "127.0.0.1", db.get("port") or 5432, db.get("name") or "tsh_erp",
+            db.get("user") or "postgres")
         return self.on_host("psql %s -X -c %s" % (_q(conninfo), _q(sql)))

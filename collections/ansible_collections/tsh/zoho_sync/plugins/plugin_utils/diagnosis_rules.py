@@ -169,8 +169,8 @@ def workers_idle(ctx, found):
                   explains=["worker_inactivity_minutes", "pending", "sync_delay_minutes", "overdue_retries",
                             "stuck_lock_minutes", "sustained_rise"],
                   command=ctx.cmd.play("emergency", check=False, extra=["zoho_heal_confirm=true"]),
-                  steps=["first read what the workers last said: %s" % (ctx.cmd.logs(60) or ctx.cmd.log_step(
-                      "Sync worker")),
+                  steps=["first read what the workers last said: %s"
+                         % (ctx.cmd.logs(60) or ctx.cmd.log_step("Sync worker")),
                          "the emergency run restarts the service (outside business hours; inside them add "
                          "-e zoho_heal_force=true) and watches the backlog drain",
                          "preview the heal for the leases they left: %s" % ctx.heal_check()
@@ -233,9 +233,9 @@ def retry_starvation(ctx, found):
           "how long the oldest retry has been due")
     c.add("pending backlog", pending, "rows", "at least one worker batch (%d) keeps retries out of every poll"
           % s.batch).sign(deep, 2)
+    window = ctx.q("workers", "activity_window_minutes") or "?"
     c.add("leases on pending rows", pending_leases, "rows", "workers keep taking pending rows (live or in the last "
-          "%s min)" % (ctx.q("workers", "activity_window_minutes") or "?")).sign(pending_leases > 0 or fresh_done > 0,
-                                                                            2)
+          "%s min)" % window).sign(pending_leases > 0 or fresh_done > 0, 2)
     c.add("leases on retry rows", retry_leases, "rows", "no retry row is being taken").sign(retry_leases == 0)
     c.add("retried rows completed in the last hour", retried_done, "rows",
           "none of the rows that had failed before completes").sign(retried_done == 0)
@@ -375,8 +375,8 @@ def internal_error(ctx, found):
     def summary(data, share, entities):
         head = "The sync worker fails in its own code (%s), not in Zoho" % _short(data.get("example"), 110)
         dl = data.get("dead_letter_attempts_left") or 0
-        tail = ": %s rows failed%s" % (fmt(data["count"]), ", %s of them dead-lettered with attempts left" % fmt(dl)
-                                        if dl else "")
+        left = ", %s of them dead-lettered with attempts left" % fmt(dl) if dl else ""
+        tail = ": %s rows failed%s" % (fmt(data["count"]), left)
         if zero_done and share >= 0.5:
             return head + tail + "; nothing completed, so nothing reached Zoho (no duplicates there)."
         return head + tail + "; these rows never reached Zoho."
@@ -550,8 +550,8 @@ def unclassified(ctx, found):
         return []
 
     def summary(data, share, entities):
-        return ("%s failing rows carry errors no rule classifies - %s" % (fmt(data["count"]),
-                                                                        _short(data.get("example"), 140)))
+        return ("%s failing rows carry errors no rule classifies - %s"
+                % (fmt(data["count"]), _short(data.get("example"), 140)))
 
     def steps(data, entities):
         return ["add a rule to zoho_health_error_rules ({class, message and/or code}) so the report can tell its "
@@ -697,8 +697,8 @@ def host(ctx, found):
         disk = [d for d in disks if d.get("path") == worst.get("target")]
         where = disk[0].get("where") if disk else "host"
         command = "df -h %s" % shlex.quote(str(worst.get("target") or "/"))
-        c = Candidate("disk_filling", "The disk of %s (%s) is %s%% full" % (worst.get("target"), where,
-                                                                           fmt(worst.get("value"))), layer=3,
+        c = Candidate("disk_filling", "The disk of %s (%s) is %s%% full"
+                      % (worst.get("target"), where, fmt(worst.get("value"))), layer=3,
                       explains=["disk_used_pct"],
                       command=command if where == "control node" else ctx.cmd.on_host(command),
                       steps=["logs, reports or the database fill the disk: find the largest directories with "

@@ -361,5 +361,3 @@ def sort_key(f):
     value = f.get("value") if isinstance(f.get("value"), (int, float)) else 0
     return (-RANK.get(f["severity"], 2), order, f["check"], -value, str(f.get("entity") or ""),
             str(f.get("target") or ""))
-
-

@@ -144,7 +144,6 @@ def fail_message(report, fail_on=("critical", "unknown"), limit=4):
     if dependent:
         parts.append("%d metrics not measured because of it" % len(dependent))
     causes = [d["id"] for d in report.get("diagnoses") or [] if d.get("severity") in ("warning", "critical")][:3]
-    text = "Zoho sync health %s on %s: %s%s" % (overall.upper(), report.get("host"),
-                                               "diagnosed %s; " % ", ".join(causes) if causes else "",
-                                               "; ".join(parts))
+    diagnosed = "diagnosed %s; " % ", ".join(causes) if causes else ""
+    text = "Zoho sync health %s on %s: %s%s" % (overall.upper(), report.get("host"), diagnosed, "; ".join(parts))
     return " ".join(text.split())
