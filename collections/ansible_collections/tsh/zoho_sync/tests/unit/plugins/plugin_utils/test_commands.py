@@ -22,8 +22,8 @@ def test_run_context_from_the_command_line(tmp_path):
            "ask_vault_pass": False,
            "extra_vars": ('{"zoho_health_color": "never", "zoho_db_password": "s3cret"}', "@vars.yml",
                           "zoho_alert_webhook_url=https://x", "zoho_hosts=erp1")}
-    vars_ = {"playbook_dir": str(root / "playbooks"), "ansible_inventory_sources": [str(root / "inventory/prod"),
-                                                                                   "/srv/ops/inventory"],
+    sources = [str(root / "inventory/prod"), "/srv/ops/inventory"]
+    vars_ = {"playbook_dir": str(root / "playbooks"), "ansible_inventory_sources": sources,
              "ansible_connection": "ssh"}
     ctx = run_context(cli, vars_, str(root))
     assert ctx["root"] == str(root)
