@@ -15,7 +15,7 @@ PLAYBOOK = ("service_down", "internal_worker_error_playbook")
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_scenario(name, scenario_db, tmp_path):
+def test_diagnosis_scenario(name, scenario_db, tmp_path):
     build, first, present, absent = EXPECTED[name]
     report = build(scenario_db, tmp_path)
     out = os.path.join(os.path.dirname(RESULTS_FILE), "reports")
