@@ -300,6 +300,15 @@ def mixed_production_xd2s(db, tmp):
         pool.stop()
 
 
+def mixed_xd2s_then_arrivals(db, tmp):
+    """The production worker dead-lettered everything in its own code and was stopped a few minutes ago;
+    webhooks arrived since. A failure leaves no timestamp: the failed rows' own times show the workers ran."""
+    generate(db, 150, {"pending_fresh": 1}, 23)
+    run_worker(db, workers=4, mode="internal_error")
+    generate(db, 25, {"pending_fresh": 1}, 24)
+    return report_of(db)
+
+
 def mixed_starvation_and_rate_limit(db, tmp):
     """A deep backlog starves the retries while Zoho throttles a third of the calls."""
     generate(db, 430, {"pending_fresh": 400, "retry_overdue": 30}, 19)
@@ -382,6 +391,8 @@ EXPECTED = {
     "not_measured": (not_measured, "not_measured", (), ("memory_pressure", "disk_filling")),
     "mixed_production_xd2s": (mixed_production_xd2s, "internal_worker_error", ("unrecorded_dead_letters",),
                               ("completion_not_recorded", "workers_idle", "zoho_unavailable")),
+    "mixed_xd2s_then_arrivals": (mixed_xd2s_then_arrivals, "internal_worker_error", ("unrecorded_dead_letters",),
+                                 ("completion_not_recorded", "workers_idle", "backlog_burst")),
     "mixed_starvation_and_rate_limit": (mixed_starvation_and_rate_limit, "retry_starvation",
                                         ("zoho_rate_limited", "backlog_burst"),
                                         ("workers_idle", "completion_not_recorded")),

@@ -282,9 +282,11 @@ def leases(ctx, found):
     rest = count - (claimable if claimable and not explained_by_idle and active else 0)
     if rest > 0 and not explained_by_idle:
         left = ", ".join("%s %s" % kv for kv in sorted(by_status.items()))
-        c = Candidate("stuck_leases", "%s rows still carry a lease that expired over %s min ago (%s): the worker "
-                      "that held them died or its failure path failed, and no worker takes them again"
-                      % (fmt(rest), stuck.get("stuck_after_minutes", "?"), left), layer=2,
+        finished = set(by_status) <= {"dead_letter", "failed", "completed"}
+        why = ("the update that finished them left the lease of their last attempt behind" if finished else
+               "the worker that held them died or its failure path failed, and no worker takes them again")
+        c = Candidate("stuck_leases", "%s rows still carry a lease that expired over %s min ago (%s): %s"
+                      % (fmt(rest), stuck.get("stuck_after_minutes", "?"), left, why), layer=2,
                       explains=["stuck_lock_minutes"], command=ctx.heal_check(),
                       steps=["run the heal without --check to clear the leases (rows in processing then go back to "
                              "pending through the stranded-processing reset)"] + ctx.notes())

@@ -74,6 +74,16 @@ class Signals(object):
                 last_done = when
         if last_done and collected:
             candidates.append((max(0.0, (collected - last_done).total_seconds()), "a row was completed"))
+        # a failing row was attempted after its last known time (a failure leaves no timestamp
+        # of its own, but the row was created - or last leased - before a worker took it)
+        last_failed = None
+        for data in (self.q("error_classes") or {}).values():
+            when = parse_time((data or {}).get("last_seen"))
+            if when and (last_failed is None or when > last_failed):
+                last_failed = when
+        if last_failed and collected:
+            candidates.append((max(0.0, (collected - last_failed).total_seconds()),
+                               "a row that has since failed was created or leased"))
         workers = self.service.get("workers") or {}
         if workers.get("seconds_since_activity") is not None:
             candidates.append((float(workers["seconds_since_activity"]), "the worker logged"))
