@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test test-core test-molecule lint sanity units galaxy-build-check docs bench bench-quick chaos clean venv
+.PHONY: demo test test-core test-molecule lint sanity units galaxy-build-check docs bench bench-quick chaos diagnosis clean venv
 
 venv: $(STAMP)
 $(STAMP): requirements.txt
@@ -65,6 +65,14 @@ chaos: $(STAMP)
 	  -p no:cacheprovider --junitxml=artifacts/chaos/junit.xml $(PYTEST_ARGS); status=$$?; \
 	  $(BIN)/python -m tests.reliability.report artifacts/chaos/results.json artifacts/chaos/junit.xml \
 	  docs/reliability.md && exit $$status
+
+## make diagnosis: the diagnosis scenario corpus (also run by make test); writes its precision/recall
+## table into docs/diagnosis.md from the run's results (also when a scenario fails)
+diagnosis: $(STAMP)
+	@mkdir -p artifacts/diagnosis
+	ZOHO_DIAGNOSIS_RESULTS=artifacts/diagnosis/corpus.json $(BIN)/python -m pytest tests/diagnosis -q \
+	  -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
+	  $(BIN)/python -m tests.diagnosis.report artifacts/diagnosis/corpus.json docs/diagnosis.md && exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache reports artifacts

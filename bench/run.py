@@ -81,8 +81,8 @@ TARGET_LOCK_MS = 200.0
 TARGET_CLAIM_P99 = 2.0
 TARGET_FACTS_RSS_MIB = 100.0
 
-FACT_QUERIES = ("live_counts", "completed_counts", "recent_completions", "recent_failures", "stuck_locks",
-                "error_patterns", "dead_letter", "retry_state", "workers")
+FACT_QUERIES = ("live_counts", "completed_counts", "recent_completions", "recent_failures", "arrivals", "stuck_locks",
+                "stranded_processing", "error_groups", "dead_letter", "retry_state", "workers", "recent_leases")
 
 
 def log(msg):
@@ -260,7 +260,7 @@ class Bench:
             schema.inspect(conn)
             conn.rollback()
             with conn.cursor() as cur:
-                facts = fm.gather(cur, schema, params)
+                facts = fm.gather(cur, schema, params, fm.Classifier(params.get("error_rules")))
             conn.rollback()
             elapsed = (time.perf_counter() - t0) * 1000.0
         finally:
@@ -286,7 +286,8 @@ class Bench:
         from ansible_collections.tsh.zoho_sync.plugins.module_utils.queue_schema import QueueSchema
 
         params = {"stuck_after": 30, "retry_overdue_after": 15, "lease_seconds": 300, "max_attempts": None,
-                  "top_errors": 10, "sample_size": 20, "lookback_hours": 48, "exact_count_max_rows": 200000}
+                  "top_errors": 10, "sample_size": 20, "lookback_hours": 48, "exact_count_max_rows": 200000,
+                  "activity_window": 15, "error_rules": []}
         # the module's own session settings (its libpq startup options), on an open connection
         from ansible_collections.tsh.zoho_sync.plugins.module_utils import connection as qc
         defaults = dict((k, v.get("default")) for k, v in qc.connection_argument_spec().items())
@@ -825,7 +826,7 @@ PLAN_NAMES = (
     ("count(*) FILTER (WHERE GREATEST", "recent_failures"),
     ('now() - min("lock_expires_at")', "stuck_locks (count, oldest, sample)"),
     ('"locked_by" IS NOT NULL AND "lock_expires_at" <', "stuck_locks (by status)"),
-    ("WITH failing AS", "error_patterns"),
+    ("WITH failing AS", "error_groups"),
     ('array_agg("q"."id"', "dead_letter (unrecorded)"),
     ('FILTER (WHERE NOT "resolved")', "dead_letter (records)"),
     ("FILTER (WHERE \"status\" = 'retry')", "retry_state"),

@@ -30,7 +30,7 @@ def test_smoke_run_writes_results(tmp_path):
     assert facts["history"] == 1000
     assert facts["facts_in_process_ms"]["n"] == 2 and facts["naive_total_ms"]["n"] == 2
     assert set(facts["naive_per_query_ms"]) == {"status_counts", "last_sync_per_entity", "error_patterns"}
-    assert set(facts["facts_per_query_ms"]) >= {"live_counts", "error_patterns", "workers"}
+    assert set(facts["facts_per_query_ms"]) >= {"live_counts", "error_groups", "workers"}
     heal = r["heal"]
     assert heal["runs"]["zoho_dlq_move"]["rows"] == 300
     assert heal["runs"]["zoho_requeue"]["rows"] == 300

@@ -1,14 +1,26 @@
 """Unit tests of the health filters (plain Python: the filter modules imported directly)."""
 
-import base64
 import json
 
 import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tsh.zoho_sync.plugins.filter import zoho_health as h
+from ansible_collections.tsh.zoho_sync.plugins.filter import zoho_health as hf
 from ansible_collections.tsh.zoho_sync.plugins.filter import zoho_service as s
+from ansible_collections.tsh.zoho_sync.plugins.module_utils import host_facts as hfacts
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import evaluation, history, report as report_lib, trends
+
+
+class h(object):
+    """The health evaluator's entry points under the names these tests use."""
+    build_report = staticmethod(hf.build_report)
+    effective_thresholds = staticmethod(hf.effective_thresholds)
+    threshold_error = staticmethod(hf.thresholds_lib.threshold_error)
+    fail_message = staticmethod(report_lib.fail_message)
+    overall_of = staticmethod(evaluation.overall_of)
+    trends = staticmethod(trends.trends)
+    history = staticmethod(history.history)
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -22,6 +34,9 @@ def queue(**over):
                                  "last_activity_at": "2026-03-02T10:10:00+00:00",
                                  "completed_last_hour": 40, "completed_last_24h": 500}},
         "stuck_locks": {"count": 0, "oldest_age_seconds": None, "ids": [], "by_status": {}, "stuck_after_minutes": 30},
+        "stranded_processing": {"count": 0, "oldest_age_seconds": None, "ids": [], "by_entity": {},
+                                "stuck_after_minutes": 30},
+        "error_classes": {},
         "error_patterns": [], "error_pattern_groups": 0,
         "dead_letter": {"queue_rows": 0, "recorded": 0, "unrecorded": 0, "unrecorded_ids": [], "unresolved": 0,
                         "duplicate_records": 0},
@@ -251,7 +266,10 @@ def test_service_state_findings():
     stopped = report(queue(), service=dict(base, overall="stopped", reason="blue is exited; green is missing"))
     assert find(stopped, "service")["severity"] == "critical"
     rec = [r for r in stopped["recommendations"] if r["check"] == "service"][0]
-    assert "emergency.yml" in rec["command"] and rec["then"] == "docker restart blue"
+    assert rec["diagnosis"] == "service_down" and stopped["diagnoses"][0]["id"] == "service_down"
+    assert rec["command"].startswith("ansible-playbook playbooks/emergency.yml -i inventory/production -l erp-1")
+    assert "zoho_heal_confirm=true" in rec["command"]
+    assert "by hand: docker restart blue" in rec["steps"]
     assert find(report(queue(), service=dict(base, overall="unknown", reason="docker: permission denied")),
                 "service")["severity"] == "unknown"
     # a database-only host has no service finding
@@ -294,20 +312,26 @@ def test_failure_rate_and_cause_of_the_top_error():
     assert "OAuth" in rec["cause"]
 
 
-def test_catch_up_estimate_from_measured_throughput():
+def test_catch_up_estimate_from_the_workers_completions():
     q = queue(status_counts__pending=300, throughput__completed_last_hour=600)
     rec = [r for r in report(q)["recommendations"] if r["check"] == "pending"][0]
+    assert rec["diagnosis"] == "backlog_burst"
     assert rec["eta_minutes"] == 30
-    assert "about 30 min to catch up 300 rows" in rec["eta"]
-    # a shrinking backlog over the recent runs: the trend's rate wins
-    history = [{"t": "2026-03-02T09:15:00Z", "backlog": 500, "measured": True},
+    assert "about 30 min to catch up 300 rows at the workers' 600 rows/h" in rec["eta"]
+    # a backlog that shrank between runs (a heal dead-lettered rows) does not speed the estimate up
+    history = [{"t": "2026-03-02T09:15:00Z", "backlog": 5000, "measured": True},
                {"t": "2026-03-02T09:45:00Z", "backlog": 400, "measured": True}]
     rec = [r for r in report(q, history=history)["recommendations"] if r["check"] == "pending"][0]
-    assert rec["eta_minutes"] == 90  # 300 rows at 200 rows/h
-    # growing: no estimate, says so
-    history = [{"t": "2026-03-02T09:15:00Z", "backlog": 100}, {"t": "2026-03-02T09:45:00Z", "backlog": 200}]
-    rec = [r for r in report(q, history=history)["recommendations"] if r["check"] == "pending"][0]
-    assert rec["eta_minutes"] is None and rec["eta"].startswith("not draining")
+    assert rec["eta_minutes"] == 30
+    # what arrives meanwhile is taken off the workers' rate
+    q = queue(status_counts__pending=300, throughput__completed_last_hour=600, throughput__created_last_hour=400)
+    rep = report(q)
+    assert rep["trends"]["eta"]["minutes"] == 90 and rep["trends"]["eta"]["unit"] == "min"
+    assert rep["trends"]["eta"]["rates"]["net_per_hour"] == 200
+    # more arrives than completes: no estimate, says so
+    q = queue(status_counts__pending=300, throughput__completed_last_hour=600, throughput__created_last_hour=900)
+    rec = [r for r in report(q)["recommendations"] if r["check"] == "pending"][0]
+    assert rec["eta_minutes"] is None and rec["eta"].startswith("not draining: 900 rows/h arrive")
 
 
 # --------------------------------------------------------------------------- trends and history
@@ -373,25 +397,21 @@ def test_snapshot_is_compact():
 
 
 # --------------------------------------------------------------------------- host facts
-def test_host_facts_parse_meminfo_and_df(tmp_path):
+def test_host_facts_parse_meminfo_and_disks(tmp_path):
     meminfo = "MemTotal:       8000000 kB\nMemFree:  100 kB\nMemAvailable:   2000000 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n"
-    disks = {"results": [
-        {"item": "/", "rc": 0, "stdout": "Filesystem 1024-blocks Used Available Capacity Mounted on\n"
-                                         "/dev/sda1 1000000 900000 100000 90% /"},
-        {"item": "/nope", "rc": 1, "stdout": "", "stderr": "df: /nope: No such file or directory"},
-    ]}
-    facts = h.host_facts({"content": base64.b64encode(meminfo.encode()).decode()}, disks,
-                         [str(tmp_path / "not" / "yet")])
-    assert facts["memory"]["used_pct"] == 75 and facts["memory"]["total_mb"] == 7812
-    root, missing, control = facts["disks"]
-    assert root["used_pct"] == 90 and root["read"]
-    assert not missing["read"] and "No such file" in missing["error"]
+    memory = hfacts.parse_meminfo(meminfo)
+    assert memory["used_pct"] == 75 and memory["total_mb"] == 7812 and memory["read"]
+    assert hfacts.parse_meminfo("garbage")["read"] is False
+    assert "cannot read" in hfacts.read_memory(str(tmp_path / "no-meminfo"))["error"]
+    control = hfacts.disk_usage(str(tmp_path / "not" / "yet"), "control node")
     assert control["where"] == "control node" and control["read"] and control["path"].endswith("yet")
+    assert 0 <= control["used_pct"] <= 100 and control["mount"] == str(tmp_path)
+    facts = {"memory": memory, "disks": [dict(control, used_pct=90, target="/")]}
     rep = report(queue(), host=facts)
     assert find(rep, "memory_used_pct")["severity"] == "ok"
-    assert [f["severity"] for f in rep["findings"] if f["check"] == "disk_used_pct" and f["target"] == "/"] == [
-        "warning"]
-    assert h.host_facts({"failed": True, "msg": "file not found: /proc/meminfo"})["memory"]["error"]
+    assert [f["severity"] for f in rep["findings"] if f["check"] == "disk_used_pct"] == ["warning"]
+    assert rep["diagnoses"][0]["id"] == "disk_filling"
+    assert rep["diagnoses"][0]["remedy"]["command"].startswith("df -h ")
 
 
 # --------------------------------------------------------------------------- service summary

@@ -187,9 +187,24 @@ def test_troubled_queue_severities(troubled):
     assert q["status_counts"]["dead_letter"] == 5 and q["dead_letter"]["unrecorded"] == 4
     assert report["facts"]["host"]["memory"]["read"] is True
     # recommendations: concrete commands
-    commands = dict((r["check"], r["command"]) for r in report["recommendations"])
-    assert commands["stuck_lock_minutes"] == "ansible-playbook heal.yml -i inventory/demo -l localhost --check --diff"
-    assert all(r["problem"] and r["cause"] and r["command"] for r in report["recommendations"])
+    # diagnoses: the stopped workers first (work waits, no lease for over an hour), the causes of the failures next
+    ids = [d["id"] for d in report["diagnoses"]]
+    assert ids[0] == "workers_idle", ids
+    assert {"zoho_rate_limited", "payload_rejected", "failed_rows", "exhausted_retries",
+            "unrecorded_dead_letters"} <= set(ids)
+    assert ids.index("zoho_rate_limited") < ids.index("payload_rejected")  # 12 rows vs 8
+    assert "completion_not_recorded" not in ids and "internal_worker_error" not in ids
+    for d in report["diagnoses"]:
+        assert d["evidence"] and d["summary"] and (d["remedy"]["command"] or d["remedy"]["steps"]), d
+    # recommendations derive from them: concrete commands, or the steps where none fits
+    commands = dict((r["diagnosis"], r["command"]) for r in report["recommendations"])
+    assert commands["unrecorded_dead_letters"].startswith("ansible-playbook heal.yml -i inventory/demo -l localhost ")
+    assert commands["unrecorded_dead_letters"].endswith(" --check --diff")
+    assert commands["workers_idle"].startswith("ansible-playbook playbooks/emergency.yml -i inventory/demo ")
+    assert commands["zoho_rate_limited"] is None
+    assert all(r["problem"] and r["cause"] and (r["command"] or r["steps"]) for r in report["recommendations"])
+    assert [r["diagnosis"] for r in report["recommendations"]] == [d["id"] for d in report["diagnoses"]
+                                                                  if d["severity"] != "info"]
 
 
 def test_reports_agree_and_never_hold_the_password(troubled):
@@ -259,7 +274,10 @@ def test_stopped_service_is_critical(healthy):
     svc = run.report["facts"]["service"]
     assert svc["overall"] == "stopped" and "tsh_erp-blue is failed" in svc["reason"]
     rec = [r for r in run.report["recommendations"] if r["check"] == "service"][0]
-    assert "emergency.yml" in rec["command"] and rec["then"] == "sudo systemctl restart tsh_erp-blue"
+    assert rec["command"].startswith("ansible-playbook playbooks/emergency.yml -i inventory/demo -l localhost ")
+    assert "by hand: sudo systemctl restart tsh_erp-blue" in rec["steps"]
+    assert run.report["diagnoses"][0]["id"] == "service_down"
+    assert "workers_idle" not in [d["id"] for d in run.report["diagnoses"]]
 
 
 # --------------------------------------------------------------------------- bad input, no database

@@ -232,3 +232,136 @@ def test_cli_stops_cleanly_on_sigterm(queue, tmp_path):
     assert "[api-1/worker-1]" in started[0] + started[1]
     assert "Sync worker worker-2 stopped" in rest and "Sync workers stopped" in rest
     assert query(dsn, "SELECT count(*) FROM tds_sync_queue WHERE status = 'completed'")[0][0] == 5
+
+
+# --------------------------------------------------------------------------- failure modes
+def test_internal_error_mode_fails_before_the_handler(queue, tmp_path):
+    dsn = queue(150, mix={"pending_fresh": 1})
+    out = io.StringIO()
+    log = str(tmp_path / "claims.jsonl")
+    stats = worker.run_workers(dsn, workers=4, stop_when_idle=0.5, mode="internal_error", claim_log=log,
+                               out=out, **FAST)
+    assert stats["handler_calls"] == 0 and stats["completed"] == 0  # nothing reached Zoho
+    assert stats["internal_errors"] == stats["claims"] >= 150
+    rows = query(dsn, "SELECT status::text, error_code, count(*), min(attempt_count), max(attempt_count), "
+                      "bool_and(attempt_count < max_retry_attempts), count(locked_by) FROM tds_sync_queue "
+                      "GROUP BY 1, 2")
+    assert len(rows) == 1
+    status, code, count, lo, hi, budget_left, leased = rows[0]
+    assert (status, code, count, lo, leased) == ("dead_letter", "xd2s", 150, 1, 0)
+    assert hi <= 4  # claimed again by loops that fetched the same batch (the claim ignores the status)
+    assert query(dsn, "SELECT count(*) FROM tds_dead_letter_queue")[0][0] == 0
+    assert query(dsn, "SELECT count(DISTINCT error_message) FROM tds_sync_queue")[0][0] == 1
+    assert "greenlet_spawn has not been called" in query(dsn, "SELECT min(error_message) FROM tds_sync_queue")[0][0]
+    text = out.getvalue()
+    assert "Unconsumed column names: processing_started_at" in text
+    assert "Event processing failed: " in text and " - greenlet_spawn has not been called" in text
+    assert "Event processed successfully" not in text
+
+
+def test_pending_first_mode_starves_the_retries(queue, database):
+    dsn = queue(0)
+    conn = psycopg2.connect(dsn)
+    gen.generate(conn, live=400, seed=7, mix={"pending_fresh": 300, "retry_overdue": 100}, with_logs=False)
+    conn.close()
+    pool = worker.start_workers(dsn, workers=2, poll=0.02, work_ms=20, batch=100, mode="pending_first",
+                                failure_rate=0.0, out=None, seed=1)
+    try:
+        deadline = time.time() + 30
+        while query(dsn, "SELECT count(*) FROM tds_sync_queue WHERE status = 'completed'")[0][0] < 60:
+            assert time.time() < deadline
+            time.sleep(0.05)
+        # while a batch of pending rows waits, not one retry row has been taken
+        assert query(dsn, "SELECT count(*) FROM tds_sync_queue WHERE status = 'completed' "
+                          "AND attempt_count > 0")[0][0] == 0
+        assert query(dsn, "SELECT count(*) FROM tds_sync_queue WHERE status = 'retry' AND locked_by IS NULL")[0][0] \
+            == 100
+        assert query(dsn, "SELECT count(*) FROM tds_sync_queue WHERE status = 'pending'")[0][0] >= 100
+    finally:
+        pool.stop()
+
+
+def test_pending_first_mode_never_polls_rows_with_five_attempts(queue):
+    dsn = queue(0)
+    conn = psycopg2.connect(dsn)
+    gen.generate(conn, live=10, seed=8, mix={"retry_overdue": 1}, with_logs=False)
+    conn.close()
+    query(dsn, "UPDATE tds_sync_queue SET attempt_count = 5, max_retry_attempts = 9 WHERE id IN "
+               "(SELECT id FROM tds_sync_queue ORDER BY id LIMIT 4) RETURNING 1")
+    stats = worker.run_workers(dsn, workers=1, stop_when_idle=0.4, mode="pending_first", failure_rate=0.0,
+                               out=None, **FAST)
+    assert stats["completed"] == 6
+    assert query(dsn, "SELECT count(*) FROM tds_sync_queue WHERE status = 'retry' AND attempt_count = 5")[0][0] == 4
+
+
+def test_no_reclaim_mode_never_takes_an_expired_lease(queue):
+    dsn = queue(0)
+    conn = psycopg2.connect(dsn)
+    gen.generate(conn, live=60, seed=9, mix={"pending_fresh": 50, "pending_stuck_lease": 10}, with_logs=False)
+    conn.close()
+    out = io.StringIO()
+    stats = worker.run_workers(dsn, workers=2, duration=1.0, mode="no_reclaim", failure_rate=0.0, out=out, **FAST)
+    assert stats["completed"] == 50 and stats["claim_errors"] >= 10
+    assert query(dsn, "SELECT count(*) FROM tds_sync_queue WHERE status = 'pending' AND locked_by IS NOT NULL "
+                      "AND lock_expires_at < now() - interval '1 hour'")[0][0] == 10
+    assert "can't compare offset-naive and offset-aware datetimes" in out.getvalue()
+    # the ordinary worker takes them
+    stats = worker.run_workers(dsn, workers=1, stop_when_idle=0.3, failure_rate=0.0, out=None, **FAST)
+    assert stats["completed"] == 10
+
+
+def test_lock_cleanup_mode_strands_processing_rows(queue):
+    dsn = queue(80, mix={"pending_fresh": 1})
+    stats = worker.run_workers(dsn, workers=2, lease=0.2, duration=2.0, mode="lock_cleanup", abandon_rate=0.2,
+                               cleanup_interval=0.1, failure_rate=0.0, out=None, **FAST)
+    assert stats["abandoned"] > 0 and stats["completed"] > 0
+    assert stats["completed"] + stats["abandoned"] == 80
+    stranded = query(dsn, "SELECT count(*) FROM tds_sync_queue WHERE status = 'processing' AND locked_by IS NULL "
+                          "AND lock_expires_at IS NULL AND started_at IS NOT NULL")[0][0]
+    assert stranded == stats["abandoned"] and stats["leases_cleaned"] >= stranded
+
+
+def test_completion_lost_mode_is_the_reprocess_defect(queue):
+    dsn = queue(10, mix={"pending_fresh": 1})
+    stats = worker.run_workers(dsn, workers=2, lease=0.3, duration=1.0, failure_rate=0.0,
+                               mode="completion_lost", out=None, **FAST)
+    assert stats["completed"] == 0 and stats["unrecorded_success"] == stats["claims"] >= 20
+    assert stats["handler_calls"] == stats["claims"]
+
+
+@pytest.mark.parametrize("cls, code_like, status", [
+    ("auth", "401", "retry"), ("rate_limit", "429|RATE_LIMIT", "retry"),
+    ("unavailable", "50[23]|TIMEOUT|NETWORK", "retry"), ("validation", "400|VALIDATION", "dead_letter")])
+def test_zoho_error_mixes(queue, cls, code_like, status):
+    dsn = queue(40, mix={"pending_fresh": 1})
+    stats = worker.run_workers(dsn, workers=2, stop_when_idle=0.3, failure_rate=1.0, zoho_errors={cls: 1},
+                               out=None, poll=0.02, work_ms=1, backoff_scale=100.0, seed=3)
+    assert stats["handler_calls"] == 40
+    rows = query(dsn, "SELECT status::text, count(*), bool_and(error_code ~ %s), min(attempt_count) "
+                      "FROM tds_sync_queue GROUP BY 1", ("^(ZOHO_)?(%s)$|^INVALID_OAUTHTOKEN$" % code_like,))
+    assert rows == [(status, 40, True, 1)]
+    messages = [r[0] for r in query(dsn, "SELECT DISTINCT error_message FROM tds_sync_queue")]
+    expected = {"auth": "not authorized|INVALID_OAUTHTOKEN", "rate_limit": "too many requests|call limit",
+                "unavailable": "Service Unavailable|timed out|Connection reset|Bad Gateway",
+                "validation": "Invalid value passed|does not exist|must be positive"}[cls]
+    import re
+    assert all(re.search(expected, m) for m in messages), messages
+
+
+def test_validation_errors_hit_only_the_named_entity_types(queue):
+    dsn = queue(200, mix={"pending_fresh": 1})
+    worker.run_workers(dsn, workers=2, stop_when_idle=0.3, failure_rate=1.0, zoho_errors={"validation": 1},
+                       validation_entities=["invoice"], out=None, **FAST)
+    rows = dict((e, (s, n)) for e, s, n in query(
+        dsn, "SELECT entity_type::text, string_agg(DISTINCT status::text, ','), count(*) FROM tds_sync_queue "
+             "GROUP BY 1"))
+    assert rows["invoice"][0] == "dead_letter"
+    assert all(s == "completed" for e, (s, _n) in rows.items() if e != "invoice")
+
+
+def test_unknown_mode_or_class_is_refused():
+    with pytest.raises(ValueError, match="unknown modes: sleepy"):
+        worker.WorkerPool("", mode="sleepy")
+    with pytest.raises(ValueError, match="unknown Zoho error classes: teapot"):
+        worker.WorkerPool("", zoho_errors={"teapot": 1})
+    assert worker.parse_weights("auth=1,validation=2.5") == {"auth": 1.0, "validation": 2.5}

@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, TSH operations team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""How this ansible-playbook run was started - its executable, inventory, limit, vault
-secrets and configuration file - and the control node's crontab and flock, so that the
-zoho_schedule role can install cron entries that run the same way under cron."""
+"""How this ansible-playbook run was started, read on the controller: its executable,
+inventory, limit, vault secrets and configuration file, and the control node's crontab and
+flock, so that the zoho_schedule role installs cron entries that run the same way under
+cron; and (``context``) the pieces of its command line that the commands a report
+recommends repeat, so that they run as pasted from the repository root."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -16,6 +18,7 @@ import sys
 from ansible import constants as C
 from ansible import context
 from ansible.plugins.action import ActionBase
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.run_context import run_context
 
 # cron's own PATH (Debian's cron runs jobs with PATH=/usr/bin:/bin)
 CRON_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -72,5 +75,6 @@ class ActionModule(ActionBase):
             crontab=shutil.which("crontab") or "",
             flock=shutil.which("flock", path=os.environ.get("PATH", "") + ":" + CRON_PATH) or "",
             path="%s:%s" % (os.path.dirname(playbook_bin), CRON_PATH),
+            context=run_context(dict(args or {}), task_vars, os.getcwd()),
         )
         return result

@@ -48,11 +48,13 @@ try:
 except ImportError:  # pragma: no cover - used without Ansible
     AnsibleFilterError = ValueError  # type: ignore
 
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.vocabulary import SEVERITIES, SEVERITY_RANK
+
 STATE_VERSION = 1
-LEVELS = ("ok", "warning", "unknown", "critical")
+LEVELS = SEVERITIES
 # Order used to tell an escalation from an improvement (unknown sits between warning and
 # critical: the health play fails on it, but it is not a confirmed outage).
-RANK = {"ok": 0, "warning": 1, "unknown": 2, "critical": 3}
+RANK = SEVERITY_RANK
 EMOJI = {"ok": ":white_check_mark:", "warning": ":warning:", "unknown": ":grey_question:",
          "critical": ":red_circle:"}
 COLOUR = {"ok": "#2eb67d", "warning": "#ecb22e", "unknown": "#9e9e9e", "critical": "#e01e5a"}

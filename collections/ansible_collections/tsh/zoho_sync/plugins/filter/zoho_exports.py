@@ -22,11 +22,11 @@ import math
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
-SEVERITY_CODES = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
-STATUSES = ("pending", "processing", "completed", "failed", "retry", "dead_letter")
-# The error classes of the error patterns (CONTRACTS.md: the shared vocabulary defines them once;
-# this list follows it). A pattern without a known class counts as unknown.
-ERROR_CLASSES = ("zoho_auth", "zoho_rate_limit", "zoho_unavailable", "zoho_validation", "internal", "unknown")
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.vocabulary import (  # noqa: F401
+    ERROR_CLASSES,
+    SEVERITY_CODES,
+    STATUSES,
+)
 
 
 def zoho_severity_code(severity):

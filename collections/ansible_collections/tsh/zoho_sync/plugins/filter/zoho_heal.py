@@ -16,7 +16,8 @@ zoho_heal_queue_summary(zoho_queue)
     The numbers an operator compares before and after a heal.
 
 zoho_heal_plan(zoho_queue, service_status, options)
-    What the heal should do and why (see DOCUMENTATION in the role's README).
+    What the heal should do and why (see DOCUMENTATION in the role's README); the restart
+    follows the diagnoses of the health report's engine.
 
 zoho_heal_range_problems({name: value, ...}, {name: [min, max], ...})
     One message per setting that is not a whole number inside its range (booleans and
@@ -37,6 +38,8 @@ import re
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.paths import write_problem
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.report import diagnoses_of
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.thresholds import effective_thresholds
 
 try:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -146,6 +149,7 @@ def queue_summary(facts):
         "retry_overdue": _get(facts, "retry", "overdue", default=0),
         "exhausted": _get(facts, "retry", "exhausted", default=0),
         "stuck_leases": _get(facts, "stuck_locks", "count", default=0),
+        "stranded_processing": _get(facts, "stranded_processing", "count"),
         "unrecorded_dead_letters": _get(facts, "dead_letter", "unrecorded", default=0),
         "open_dlq_records": _get(facts, "dead_letter", "unresolved", default=0),
         "active_leases": _get(facts, "workers", "active_leases", default=0),
@@ -155,27 +159,45 @@ def queue_summary(facts):
     }
 
 
+# Causes a restart does not cure: the workers run; restarting them changes nothing.
+NO_RESTART = ("retry_starvation", "expired_leases_not_reclaimed", "internal_worker_error",
+              "completion_not_recorded", "stranded_processing", "zoho_auth_failure", "zoho_rate_limited",
+              "zoho_unavailable", "payload_rejected")
+
+
 def heal_plan(facts, service=None, options=None):
     """The decision tree: service down -> restart; failed -> requeue; stuck leases ->
-    clear; exhausted or unrecorded dead letters -> dead-letter (with records); workers
-    stuck -> restart; old data -> cleanup. Returns what to do and why."""
+    clear; processing rows without a lease -> reset; exhausted or unrecorded dead letters
+    -> dead-letter (with records); workers idle -> restart; old data -> cleanup. The
+    restart follows the diagnoses (the health report's engine): the workers are restarted
+    when they are idle (work waits, no worker activity for worker_inactivity_minutes) or
+    left expired leases with no progress at all - never for a cause a restart does not
+    cure (retry starvation, the worker's own errors, Zoho's failures, ...). Returns what
+    to do and why."""
     if not isinstance(facts, dict) or "status_counts" not in facts:
         raise AnsibleFilterError("zoho_heal_plan needs the zoho_queue facts (run tsh.zoho_sync.zoho_queue_facts)")
     options = options or {}
     service = service or {}
-    inactivity = float(options.get("worker_inactivity_minutes", 30)) * 60
+    inactivity_minutes = float(options.get("worker_inactivity_minutes", 30))
     s = queue_summary(facts)
     work_due = s["pending"] + s["retry_due"]
     manager = service.get("manager") or options.get("service_manager") or "none"
     overall = service.get("overall") or "unknown"
     service_down = manager != "none" and overall == "stopped"
+    thresholds = effective_thresholds({"worker_inactivity_minutes": {
+        "warning": inactivity_minutes, "critical": max(inactivity_minutes, 30)}})
+    service_view = dict(service, managed=manager != "none") if service else {}
+    diagnoses = diagnoses_of(facts, service_view, {"host": options.get("host") or "localhost"}, thresholds)
+    ids = [d["id"] for d in diagnoses]
     reasons = []
-    since = s["seconds_since_last_lease"]
-    no_claims = work_due > 0 and (since is None or since > inactivity)
-    if no_claims:
+    if "workers_idle" in ids:
+        idle = [d for d in diagnoses if d["id"] == "workers_idle"][0]
+        since = [e["value"] for e in idle["evidence"] if e["name"] == "last worker activity"]
+        since = since[0] if since and isinstance(since[0], (int, float)) else None
         reasons.append("%d item(s) due and no lease taken for %s" % (
-            work_due, "the whole look-back window" if since is None else "%d min" % (since // 60)))
-    leases_stalled = s["stuck_leases"] > 0 and s["active_leases"] == 0 and s["completed_last_hour"] == 0
+            work_due, "the whole look-back window" if since is None else "%d min" % since))
+    leases_stalled = s["stuck_leases"] > 0 and s["active_leases"] == 0 and s["completed_last_hour"] == 0 \
+        and not any(i in ids for i in NO_RESTART)
     if leases_stalled:
         reasons.append("%d lease(s) expired with no progress (no live lease, nothing completed in the last hour)"
                        % s["stuck_leases"])
@@ -185,6 +207,7 @@ def heal_plan(facts, service=None, options=None):
         restart_reasons.append("service down: %s" % (service.get("reason") or "stopped"))
     if workers_stuck:
         restart_reasons.append("workers stuck: " + "; ".join(reasons))
+    stranded = s["stranded_processing"]
     return {
         "summary": s,
         "work_due": work_due,
@@ -193,8 +216,12 @@ def heal_plan(facts, service=None, options=None):
         "service_down": service_down,
         "workers_stuck": workers_stuck,
         "workers_stuck_reasons": reasons,
+        "diagnoses": [i for i, d in zip(ids, diagnoses) if d["severity"] != "info"],
+        "no_restart_causes": [i for i in ids if i in NO_RESTART],
         "requeue_failed": s["failed"] > 0,
         "clear_stuck": s["stuck_leases"] > 0,
+        # the fact when the facts have it, else any processing row (the module finds the stranded ones)
+        "reset_stranded": (stranded > 0) if stranded is not None else s["processing"] > 0,
         "move_exhausted": s["exhausted"] > 0 or s["unrecorded_dead_letters"] > 0,
         "restart": service_down or workers_stuck,
         "restart_reasons": restart_reasons,

@@ -108,17 +108,21 @@ def recent_completions(cur, schema, params):
         duration = sql.SQL("NULL::interval")
     cur.execute(sql.SQL(
         """
-        SELECT entity::text, last_finished, last_hour, last_24h, extract(epoch FROM duration_24h), timed_24h
+        SELECT entity::text, last_finished, last_hour, last_24h, extract(epoch FROM duration_24h), timed_24h,
+               retried_last_hour
           FROM (SELECT {entity} AS entity, max({finished}) AS last_finished,
                        count(*) FILTER (WHERE {finished} >= now() - interval '1 hour') AS last_hour,
                        count(*) FILTER (WHERE {finished} >= now() - interval '24 hours') AS last_24h,
                        sum({duration}) FILTER (WHERE {finished} >= now() - interval '24 hours') AS duration_24h,
-                       count({duration}) FILTER (WHERE {finished} >= now() - interval '24 hours') AS timed_24h
+                       count({duration}) FILTER (WHERE {finished} >= now() - interval '24 hours') AS timed_24h,
+                       count(*) FILTER (WHERE {finished} >= now() - interval '1 hour' AND {attempts} > 0)
+                           AS retried_last_hour
                   FROM {queue}
                  WHERE {status} = 'completed'
                    AND {created} >= now() - make_interval(hours => %(lookback_hours)s)
                  GROUP BY 1) AS per_entity
         """).format(entity=schema.col("entity_type"), finished=finished, duration=duration,
+                    attempts=schema.col("attempt_count"),
                     queue=schema.queue, status=schema.col("status"), created=schema.col("created_at")),
         params)
     return cur.fetchall()
@@ -160,40 +164,200 @@ def stuck_locks(cur, schema, params):
             "by_status": by_status}
 
 
-def error_patterns(cur, schema, params):
+# The HTTP status a message names, if any (4xx / 5xx as a number of its own): kept apart
+# when the patterns are classified, because the number collapsing makes "error 401"
+# and "error 503" the same pattern.
+HTTP_STATUS_RE = "(?:^|[^0-9])([45][0-9][0-9])(?:[^0-9]|$)"
+# At most this many (pattern, code, status, entity) groups are read back; beyond it the
+# rest of the failing rows stay unclassified (reported as such, never dropped silently).
+MAX_ERROR_GROUPS = 10000
+
+
+def error_groups(cur, schema, params):
+    """Every failing row (failed, retry, dead_letter: through the status index) grouped
+    by collapsed message, error code, HTTP status named in the message and entity type,
+    with the counts the diagnoses need per group. Returns (rows, truncated)."""
     where, args = _status_in(schema, ("failed", "retry", "dead_letter"))
     args.update(params)
-    args.update({"uuid_re": UUID_RE, "hex_re": HEX_RE, "num_re": NUM_RE})
+    args.update({"uuid_re": UUID_RE, "hex_re": HEX_RE, "num_re": NUM_RE, "http_re": HTTP_STATUS_RE,
+                 "max_groups": MAX_ERROR_GROUPS + 1})
     code = schema.col("error_code") if schema.has("error_code") else sql.SQL("NULL::text")
     msg = schema.col("error_message") if schema.has("error_message") else sql.SQL("NULL::text")
     cur.execute(sql.SQL(
         """
         WITH failing AS (
             SELECT {status}::text AS status, {entity}::text AS entity, {code}::text AS code,
-                   {msg} AS message, {activity} AS seen,
+                   {msg} AS message, {activity} AS seen, {attempts} < {budget} AS budget_left,
                    regexp_replace(regexp_replace(regexp_replace(
                        COALESCE({msg}, '(no error message)'),
                        %(uuid_re)s, '<uuid>', 'g'), %(hex_re)s, '<hex>', 'g'), %(num_re)s, '<n>', 'g')
-                       AS pattern
+                       AS pattern,
+                   substring(COALESCE({msg}, '') FROM %(http_re)s) AS http
               FROM {queue} WHERE {where}
-        ), grouped AS (
-            SELECT pattern, code, count(*) AS n,
-                   array_agg(DISTINCT status ORDER BY status) AS statuses,
-                   array_agg(DISTINCT entity ORDER BY entity) AS entities,
-                   min(message) AS example, min(seen) AS first_seen, max(seen) AS last_seen,
-                   count(*) OVER () AS groups
-              FROM failing GROUP BY pattern, code
         )
-        SELECT pattern, code, n, statuses, entities, example, first_seen, last_seen, groups
-          FROM grouped ORDER BY n DESC, pattern, code NULLS FIRST LIMIT %(top_errors)s
+        SELECT pattern, code, http, entity, count(*),
+               count(*) FILTER (WHERE status = 'failed'),
+               count(*) FILTER (WHERE status = 'retry'),
+               count(*) FILTER (WHERE status = 'dead_letter'),
+               count(*) FILTER (WHERE budget_left),
+               count(*) FILTER (WHERE status = 'dead_letter' AND budget_left),
+               count(*) FILTER (WHERE seen >= now() - interval '1 hour'),
+               count(*) FILTER (WHERE seen >= now() - interval '24 hours'),
+               min(message), min(seen), max(seen)
+          FROM failing
+         GROUP BY pattern, code, http, entity
+         ORDER BY count(*) DESC, pattern, code NULLS FIRST, http NULLS FIRST, entity
+         LIMIT %(max_groups)s
         """).format(status=schema.col("status"), entity=schema.col("entity_type"), code=code, msg=msg,
-                    activity=schema.activity_expr(), queue=schema.queue, where=where), args)
+                    activity=schema.activity_expr(), attempts=schema.col("attempt_count"),
+                    budget=schema.max_attempts_expr(), queue=schema.queue, where=where), args)
     rows = cur.fetchall()
-    patterns = [{
-        "pattern": r[0], "error_code": r[1], "count": r[2], "statuses": list(r[3]), "entity_types": list(r[4]),
-        "example": r[5], "first_seen": _iso(r[6]), "last_seen": _iso(r[7]),
-    } for r in rows]
-    return patterns, (rows[0][8] if rows else 0)
+    truncated = len(rows) > MAX_ERROR_GROUPS
+    return rows[:MAX_ERROR_GROUPS], truncated
+
+
+def _new_counts():
+    return {"count": 0, "failed": 0, "retry": 0, "dead_letter": 0, "attempts_left": 0,
+            "dead_letter_attempts_left": 0, "last_hour": 0, "last_24h": 0}
+
+
+def _add_counts(into, row):
+    for key, value in zip(("count", "failed", "retry", "dead_letter", "attempts_left",
+                           "dead_letter_attempts_left", "last_hour", "last_24h"), row[4:12]):
+        into[key] += value
+
+
+def _seen(into, first, last):
+    if first is not None and (into.get("_first") is None or first < into["_first"]):
+        into["_first"] = first
+    if last is not None and (into.get("_last") is None or last > into["_last"]):
+        into["_last"] = last
+
+
+def classify_errors(rows, classifier, top):
+    """The groups of error_groups, each distinct (pattern, code, HTTP status) classified
+    once, folded into the top ``top`` patterns (by pattern and code, most rows first)
+    and one summary per error class. Returns (patterns, distinct patterns, classes)."""
+    verdicts = {}
+    patterns = {}
+    classes = {}
+    for row in rows:
+        pattern, code, http, entity = row[0], row[1], row[2], row[3]
+        key = (pattern, code, http)
+        if key not in verdicts:
+            verdicts[key] = classifier.classify(row[12], code)
+        cls, rule, origin = verdicts[key]
+        item = patterns.get((pattern, code))
+        if item is None:
+            item = patterns[(pattern, code)] = dict(_new_counts(), pattern=pattern, error_code=code,
+                                                    example=row[12], entities={}, classes={}, rules={})
+        _add_counts(item, row)
+        item["entities"][entity] = item["entities"].get(entity, 0) + row[4]
+        item["classes"][cls] = item["classes"].get(cls, 0) + row[4]
+        if rule:
+            item["rules"][rule] = origin
+        if row[12] is not None and (item["example"] is None or row[12] < item["example"]):
+            item["example"] = row[12]
+        _seen(item, row[13], row[14])
+        summary = classes.get(cls)
+        if summary is None:
+            summary = classes[cls] = dict(_new_counts(), entities={}, patterns=0, codes={}, example=None,
+                                          example_count=0, rules=[])
+        _add_counts(summary, row)
+        summary["entities"][entity] = summary["entities"].get(entity, 0) + row[4]
+        if code is not None:
+            summary["codes"][code] = summary["codes"].get(code, 0) + row[4]
+        if rule and rule not in summary["rules"]:
+            summary["rules"].append(rule)
+        _seen(summary, row[13], row[14])
+    for (pattern, code), item in patterns.items():
+        cls = max(item["classes"].items(), key=lambda kv: (kv[1], kv[0]))[0]
+        item["class"] = cls
+        summary = classes[cls]
+        summary["patterns"] += 1
+        if item["count"] > summary["example_count"]:
+            summary["example"], summary["example_count"] = item["example"], item["count"]
+    ordered = sorted(patterns.values(), key=lambda p: (-p["count"], p["pattern"], p["error_code"] is not None,
+                                                       p["error_code"] or ""))
+    out = []
+    for item in ordered[:top]:
+        statuses = [s for s in ("dead_letter", "failed", "retry") if item[s]]
+        out.append({
+            "pattern": item["pattern"], "error_code": item["error_code"], "count": item["count"],
+            "statuses": statuses, "entity_types": sorted(item["entities"], key=lambda e: (e.lower(), e)),
+            "by_entity": item["entities"], "example": item["example"],
+            "first_seen": _iso(item.get("_first")), "last_seen": _iso(item.get("_last")),
+            "class": item["class"], "classes": item["classes"], "rules": sorted(item["rules"]),
+            "attempts_left": item["attempts_left"], "dead_letter_attempts_left": item["dead_letter_attempts_left"],
+            "by_status": {"failed": item["failed"], "retry": item["retry"], "dead_letter": item["dead_letter"]},
+            "last_hour": item["last_hour"], "last_24h": item["last_24h"],
+        })
+    for summary in classes.values():
+        summary["first_seen"] = _iso(summary.pop("_first", None))
+        summary["last_seen"] = _iso(summary.pop("_last", None))
+        summary.pop("example_count", None)
+    return out, len(patterns), classes
+
+
+def stranded_processing(cur, schema, params):
+    """Rows in status processing that carry no lease (locked_by or lock_expires_at
+    unset) and started (else were created) more than stuck_after minutes ago: no worker
+    holds them and no worker's poll will ever take them again (it reads pending and
+    retry rows only). Through the status index."""
+    started = sql.SQL("COALESCE({}, {})").format(schema.col("started_at"), schema.col("created_at")) \
+        if schema.has("started_at") else schema.col("created_at")
+    unleased = [sql.SQL("{} IS NULL").format(schema.col("lock_expires_at"))]
+    if schema.has("locked_by"):
+        unleased.append(sql.SQL("{} IS NULL").format(schema.col("locked_by")))
+    condition = sql.SQL(
+        "{status} = 'processing' AND ({unleased}) AND {started} < now() - make_interval(mins => %(stuck_after)s)"
+    ).format(status=schema.col("status"), unleased=sql.SQL(" OR ").join(unleased), started=started)
+    cur.execute(sql.SQL(
+        """
+        SELECT {entity}::text, count(*), extract(epoch FROM now() - min({started})),
+               (array_agg({id}::text ORDER BY {started}))[1:%(sample)s]
+          FROM {queue} WHERE {condition} GROUP BY 1
+        """).format(entity=schema.col("entity_type"), started=started, id=schema.col("id"),
+                    queue=schema.queue, condition=condition), params)
+    rows = cur.fetchall()
+    by_entity = dict((r[0], r[1]) for r in rows)
+    oldest = max([r[2] for r in rows if r[2] is not None] or [None]) if rows else None
+    # the sample: the oldest rows first, across entity types
+    ages = sorted(((r[2] or 0), r[3] or []) for r in rows)
+    ids = [i for _age, sample in reversed(ages) for i in sample][:params.get("sample", 20)]
+    return {"count": sum(by_entity.values()), "oldest_age_seconds": _seconds(oldest), "ids": ids,
+            "by_entity": by_entity}
+
+
+def recent_leases(cur, schema, params):
+    """Leases per status: held right now, and taken in the last activity_window minutes
+    (a lease's start is its expiry minus the lease length). A finished row's lease is
+    cleared, so these are the rows in hand and the ones a failure left leased. Through
+    the lock_expires_at index."""
+    exp = schema.col("lock_expires_at")
+    cur.execute(sql.SQL(
+        """
+        SELECT {status}::text,
+               count(*) FILTER (WHERE {exp} > now()),
+               count(*) FILTER (WHERE {exp} - make_interval(secs => %(lease_seconds)s)
+                                      >= now() - make_interval(mins => %(activity_window)s))
+          FROM {queue}
+         WHERE {leased}
+           AND {exp} > now() - make_interval(secs => %(lease_seconds)s) - make_interval(mins => %(activity_window)s)
+         GROUP BY 1
+        """).format(status=schema.col("status"), exp=exp, queue=schema.queue, leased=schema.leased_expr()),
+        params)
+    return dict((status, {"live": live, "taken_recently": recent}) for status, live, recent in cur.fetchall())
+
+
+def arrivals(cur, schema, params):
+    """Rows created in the last hour and the last 24 hours (the created_at index, a
+    bounded window): how fast work arrives, to compare with how fast it completes."""
+    created = schema.col("created_at")
+    cur.execute(sql.SQL(
+        "SELECT count(*) FILTER (WHERE {created} >= now() - interval '1 hour'), count(*) "
+        "FROM {queue} WHERE {created} >= now() - interval '24 hours'").format(created=created, queue=schema.queue))
+    return cur.fetchone()
 
 
 def dead_letter(cur, schema, params):
@@ -215,8 +379,14 @@ def dead_letter(cur, schema, params):
           FROM {dlq}
         """).format(resolved=schema.dcol("resolved"), ref=schema.dcol("sync_queue_id"), dlq=schema.dlq))
     recorded, unresolved, duplicates = cur.fetchone()
+    cur.execute(sql.SQL(
+        "SELECT count(*) FILTER (WHERE {attempts} < {budget}) FROM {queue} WHERE {status} = 'dead_letter'").format(
+        attempts=schema.col("attempt_count"), budget=schema.max_attempts_expr(), queue=schema.queue,
+        status=schema.col("status")), params)
+    attempts_left = cur.fetchone()[0]
     return {"recorded": recorded, "unresolved": unresolved, "unrecorded": unrecorded,
-            "unrecorded_ids": list(unrecorded_ids or []), "duplicate_records": duplicates}
+            "unrecorded_ids": list(unrecorded_ids or []), "duplicate_records": duplicates,
+            "with_attempts_left": attempts_left}
 
 
 def retry_state(cur, schema, params):
@@ -235,15 +405,20 @@ def retry_state(cur, schema, params):
                                   AND {due} < now() - make_interval(mins => %(overdue_after)s)),
                extract(epoch FROM now() - min({due}) FILTER (WHERE {status} = 'retry')),
                count(*) FILTER (WHERE {attempts} >= {budget}),
-               (array_agg({id}::text ORDER BY {created}) FILTER (WHERE {attempts} >= {budget}))[1:%(sample)s]
+               (array_agg({id}::text ORDER BY {created}) FILTER (WHERE {attempts} >= {budget}))[1:%(sample)s],
+               count(*) FILTER (WHERE {status} = 'retry'
+                                  AND {due} < now() - make_interval(mins => %(overdue_after)s)
+                                  AND {attempts} >= 5)
           FROM {queue}
          WHERE {status} IN ('retry', 'failed')
         """).format(status=status, due=due_at, attempts=attempts, budget=schema.max_attempts_expr(),
                     id=schema.col("id"), created=schema.col("created_at"), queue=schema.queue), params)
-    total, due, overdue, oldest_due, exhausted, exhausted_ids = cur.fetchone()
+    total, due, overdue, oldest_due, exhausted, exhausted_ids, overdue_high = cur.fetchone()
     return {"total": total, "due": due, "overdue": overdue,
             "oldest_due_seconds": _seconds(oldest_due) if oldest_due is not None and oldest_due > 0 else 0,
-            "exhausted": exhausted, "exhausted_ids": list(exhausted_ids or [])}
+            "exhausted": exhausted, "exhausted_ids": list(exhausted_ids or []),
+            # the production worker's poll skips rows with attempt_count >= 5 (a hard-coded filter)
+            "overdue_high_attempts": overdue_high}
 
 
 def workers(cur, schema, params):

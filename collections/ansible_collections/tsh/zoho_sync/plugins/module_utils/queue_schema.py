@@ -20,21 +20,20 @@ import re
 import uuid
 
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.connection import QueueDatabaseError
+# The statuses and entity types are the collection's shared vocabulary; re-exported
+# here under the names the modules import. The entity types validate filters when the
+# entity column is plain text.
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.vocabulary import (  # noqa: F401 pylint: disable=unused-import
+    ENTITY_TYPES as TSH_ENTITY_TYPES,
+    LIVE_STATUSES,
+    STATUSES,
+)
 
 try:
     from psycopg2 import sql
 except ImportError:  # reported by connection.ensure_psycopg2
     sql = None
 
-STATUSES = ("pending", "processing", "completed", "failed", "retry", "dead_letter")
-LIVE_STATUSES = tuple(s for s in STATUSES if s != "completed")
-
-# Entity types of the production enum (mixed case is real); used to validate filters
-# when the entity column is plain text.
-TSH_ENTITY_TYPES = (
-    "product", "customer", "invoice", "bill", "credit_note", "stock_adjustment",
-    "price_list", "branch", "USER", "order", "PAYMENT", "VENDOR", "SUPPLIER",
-)
 
 # logical name -> production column; "required" ones cannot be mapped to null.
 QUEUE_COLUMNS = {

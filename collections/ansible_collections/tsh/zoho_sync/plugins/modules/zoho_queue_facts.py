@@ -73,6 +73,25 @@ options:
         above it the planner's estimate is returned and RV(ansible_facts.zoho_queue.completed_estimated) is true.
     type: int
     default: 200000
+  activity_window:
+    description:
+      - Leases taken in the last this many minutes count as recent worker activity
+        (C(workers.leases_by_status) of the facts).
+    type: int
+    default: 15
+  error_rules:
+    description:
+      - Rules that classify each distinct error pattern, tried in order before the built-in rules (the
+        production worker's own exception texts and Zoho's documented API errors); the first that matches
+        gives the class, a pattern no rule matches is V(unknown).
+      - Each rule is C({class, message, code, name}) - C(class) one of V(zoho_auth), V(zoho_rate_limit),
+        V(zoho_unavailable), V(zoho_validation), V(internal), V(unknown); C(message) and C(code) Python regular
+        expressions searched case-insensitively in C(error_message) and C(error_code) (at least one; both must
+        match when both are given); C(name) an optional label.
+      - A malformed rule fails the task with one message naming every problem.
+    type: list
+    elements: dict
+    default: []
 notes:
   - Supports C(check_mode); it behaves the same in both modes.
   - The database user needs SELECT on the queue and dead-letter tables; C(pg_read_all_stats) (or
@@ -165,11 +184,22 @@ ansible_facts:
             C(by_status), C(stuck_after_minutes).
           type: dict
           returned: success
+        stranded_processing:
+          description:
+            - Rows in status C(processing) with no lease (C(locked_by) or C(lock_expires_at) unset) that started
+              (else were created) more than O(stuck_after) minutes ago - no worker holds them and none will
+              poll them again. C(count), C(oldest_age_seconds), C(ids) (sample, oldest first), C(by_entity),
+              C(stuck_after_minutes).
+          type: dict
+          returned: success
         error_patterns:
           description:
             - Top groups of rows in C(failed), C(retry) and C(dead_letter), by error code and message with
               numbers, UUIDs and hex ids collapsed; each with C(pattern), C(error_code), C(count),
-              C(statuses), C(entity_types), C(example), C(first_seen), C(last_seen). Sorted by count.
+              C(statuses), C(entity_types), C(by_entity), C(by_status), C(example), C(first_seen), C(last_seen),
+              C(class) (the error class of most of its rows), C(classes) (rows per class), C(rules) (the rules
+              that matched), C(attempts_left) and C(dead_letter_attempts_left) (rows still under their retry
+              budget), C(last_hour) and C(last_24h) (rows whose last activity is that recent). Sorted by count.
           type: list
           elements: dict
           returned: success
@@ -177,29 +207,50 @@ ansible_facts:
           description: How many distinct error patterns exist (the list is capped at O(top_errors)).
           type: int
           returned: success
+        error_classes:
+          description:
+            - Per error class (only the classes seen), over every failing row - C(count), C(failed), C(retry),
+              C(dead_letter), C(attempts_left), C(dead_letter_attempts_left), C(last_hour), C(last_24h),
+              C(entities) (rows per entity type), C(codes) (rows per error code), C(patterns) (distinct
+              patterns), C(example), C(rules), C(first_seen), C(last_seen).
+            - Each distinct pattern is classified once, not each row.
+          type: dict
+          returned: success
+        errors_classified:
+          description: C(rows) classified of C(failing_rows), C(patterns), C(truncated) (more groups than the
+            module reads; the rest stay unclassified), C(classifier_calls).
+          type: dict
+          returned: success
         dead_letter:
           description: C(queue_rows) (status C(dead_letter)), C(recorded) (DLQ records), C(unrecorded)
             (dead_letter rows with no record), C(unrecorded_ids) (sample), C(unresolved) (open records),
-            C(duplicate_records) (records beyond the first per queue row; must be 0).
+            C(duplicate_records) (records beyond the first per queue row; must be 0), C(with_attempts_left)
+            (dead_letter rows still under their retry budget - dead-lettered by a non-retryable error).
           type: dict
           returned: success
         retry:
           description: C(total) retry rows, C(due) (next_retry_at passed), C(overdue) (passed more than
             O(retry_overdue_after) minutes ago), C(oldest_due_seconds), C(exhausted) (failed or retry rows
-            whose attempts are used up but not dead-lettered) and C(exhausted_ids) (sample).
+            whose attempts are used up but not dead-lettered), C(exhausted_ids) (sample) and
+            C(overdue_high_attempts) (overdue rows with C(attempt_count) 5 or more, which the production
+            worker's poll never takes).
           type: dict
           returned: success
         throughput:
-          description: C(completed_last_hour), C(completed_last_24h), C(failed_last_hour), C(failed_last_24h),
-            C(avg_processing_seconds) (null without started_at/completed_at), C(failure_rate_24h) (failed share
-            of finished work, null when nothing finished), C(items_per_hour) (24 h average), C(lookback_hours).
+          description: C(completed_last_hour), C(completed_last_24h), C(completed_retries_last_hour) (completed rows
+            that had failed before), C(failed_last_hour), C(failed_last_24h), C(created_last_hour) and
+            C(created_last_24h) (arrivals), C(avg_processing_seconds) (null without started_at/completed_at),
+            C(failure_rate_24h) (failed share of finished work, null when nothing finished), C(items_per_hour)
+            (24 h average), C(lookback_hours).
           type: dict
           returned: success
         workers:
           description: C(active_leases), C(lease_holders) (distinct locked_by; worker ids repeat across
             processes), C(last_lease_taken_at), C(seconds_since_last_lease), C(pending_leased),
             C(old_pending_leased) (pending rows over an hour old under a live lease - the re-processing loop),
-            and C(connections) (C(database), C(application), C(total), C(max_connections), C(usage_pct),
+            C(leases_by_status) (per status, C(live) leases and leases C(taken_recently), in the last
+            O(activity_window) minutes), C(activity_window_minutes), and C(connections) (C(database), C(application), C(total),
+            C(max_connections), C(usage_pct),
             C(idle_in_transaction), C(oldest_idle_in_transaction_seconds)).
           type: dict
           returned: success
@@ -237,14 +288,20 @@ from ansible_collections.tsh.zoho_sync.plugins.module_utils.module_base import (
     open_session,
     resolve_schema,
 )
-from ansible_collections.tsh.zoho_sync.plugins.module_utils.queue_schema import STATUSES, TSH_ENTITY_TYPES
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.error_classes import Classifier
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.vocabulary import (
+    ENTITY_TYPES as TSH_ENTITY_TYPES,
+    FAILING_STATUSES,
+    STATUSES,
+)
 
 
-def gather(cur, schema, p):
+def gather(cur, schema, p, classifier):
     params = {
         "stuck_after": p["stuck_after"], "overdue_after": p["retry_overdue_after"],
         "lease_seconds": p["lease_seconds"], "max_attempts": p["max_attempts"],
         "top_errors": p["top_errors"], "sample": p["sample_size"], "lookback_hours": p["lookback_hours"],
+        "activity_window": p["activity_window"],
     }
     started = time.time()
     cur.execute("SELECT now(), current_database()")
@@ -281,15 +338,17 @@ def gather(cur, schema, p):
             entity(name)["status_counts"]["completed"] = count
             status_counts["completed"] += count
 
-    throughput = {"completed_last_hour": 0, "completed_last_24h": 0, "lookback_hours": p["lookback_hours"]}
+    throughput = {"completed_last_hour": 0, "completed_last_24h": 0, "completed_retries_last_hour": 0,
+                  "lookback_hours": p["lookback_hours"]}
     duration_sum, duration_n = 0.0, 0
-    for name, last_done, last_hour, last_day, dsum, dn in q.recent_completions(cur, schema, params):
+    for name, last_done, last_hour, last_day, dsum, dn, retried in q.recent_completions(cur, schema, params):
         e = entity(name)
         e["last_completed_at"] = last_done.isoformat() if last_done else None
         e["completed_last_hour"] = last_hour
         e["completed_last_24h"] = last_day
         throughput["completed_last_hour"] += last_hour
         throughput["completed_last_24h"] += last_day
+        throughput["completed_retries_last_hour"] += retried
         if dn:
             duration_sum += float(dsum)
             duration_n += dn
@@ -299,10 +358,13 @@ def gather(cur, schema, p):
         entity(name)["last_activity_at"] = when.isoformat()
 
     failed_hour, failed_day = q.recent_failures(cur, schema, params)
+    created_hour, created_day = q.arrivals(cur, schema, params)
     finished = throughput["completed_last_24h"] + failed_day
     throughput.update({
         "failed_last_hour": failed_hour,
         "failed_last_24h": failed_day,
+        "created_last_hour": created_hour,
+        "created_last_24h": created_day,
         "avg_processing_seconds": round(duration_sum / duration_n, 3) if duration_n else None,
         "failure_rate_24h": round(float(failed_day) / finished, 4) if finished else None,
         "items_per_hour": round(throughput["completed_last_24h"] / 24.0, 1),
@@ -310,12 +372,18 @@ def gather(cur, schema, p):
 
     stuck = q.stuck_locks(cur, schema, params)
     stuck["stuck_after_minutes"] = p["stuck_after"]
-    patterns, groups = q.error_patterns(cur, schema, params)
+    stranded = q.stranded_processing(cur, schema, params)
+    stranded["stuck_after_minutes"] = p["stuck_after"]
+    groups, truncated = q.error_groups(cur, schema, params)
+    patterns, distinct, classes = q.classify_errors(groups, classifier, p["top_errors"])
+    failing_rows = sum(status_counts[s] for s in FAILING_STATUSES)
     dead = q.dead_letter(cur, schema, params)
     dead["queue_rows"] = status_counts["dead_letter"]
     retry = q.retry_state(cur, schema, params)
     retry["overdue_after_minutes"] = p["retry_overdue_after"]
     workers = q.workers(cur, schema, params)
+    workers["leases_by_status"] = q.recent_leases(cur, schema, params)
+    workers["activity_window_minutes"] = p["activity_window"]
 
     live_total = sum(v for k, v in status_counts.items() if k != "completed") + sum(unknown.values())
     return {
@@ -326,8 +394,13 @@ def gather(cur, schema, p):
         "total": live_total + status_counts["completed"],
         "entities": entities,
         "stuck_locks": stuck,
+        "stranded_processing": stranded,
         "error_patterns": patterns,
-        "error_pattern_groups": groups,
+        "error_pattern_groups": distinct,
+        "error_classes": classes,
+        "errors_classified": {"rows": sum(c["count"] for c in classes.values()), "failing_rows": failing_rows,
+                              "patterns": distinct, "truncated": truncated,
+                              "classifier_calls": classifier.calls},
         "dead_letter": dead,
         "retry": retry,
         "throughput": throughput,
@@ -349,6 +422,8 @@ def main():
         sample_size=dict(type="int", default=20),
         lookback_hours=dict(type="int", default=48),
         exact_count_max_rows=dict(type="int", default=200000),
+        activity_window=dict(type="int", default=15),
+        error_rules=dict(type="list", elements="dict", default=[]),
     ))
     check_range(module, "stuck_after", 1, 525600)
     check_range(module, "retry_overdue_after", 1, 525600)
@@ -358,12 +433,17 @@ def main():
     check_range(module, "sample_size", 0, 10000)
     check_range(module, "lookback_hours", 24, 24 * 366)
     check_range(module, "exact_count_max_rows", 0)
+    check_range(module, "activity_window", 1, 1440)
+    try:
+        classifier = Classifier(module.params["error_rules"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     schema = resolve_schema(module)
     conn = open_session(module, schema, read_only=True)
     try:
         conn.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ, readonly=True)
         with conn.cursor() as cur:
-            facts = gather(cur, schema, module.params)
+            facts = gather(cur, schema, module.params, classifier)
         facts["server_version"] = server_version(conn)
         conn.rollback()
     except psycopg2.Error as exc:

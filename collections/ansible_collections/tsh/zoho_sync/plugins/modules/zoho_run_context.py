@@ -10,14 +10,19 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: zoho_run_context
-short_description: (internal) How this ansible-playbook run was started, for the cron entries of zoho_schedule
+short_description: (internal) How this ansible-playbook run was started, for cron entries and paste-ready commands
 version_added: 0.2.0
 description:
-  - Internal to the C(tsh.zoho_sync.zoho_schedule) role; not needed in playbooks.
+  - Internal to the C(tsh.zoho_sync.zoho_schedule) and C(tsh.zoho_sync.zoho_health) roles; not needed in playbooks.
   - Returns the absolute path of the C(ansible-playbook) that runs, the inventory sources, the C(--limit), the vault
     secrets (C(--vault-id) and C(--vault-password-file), and the configured C(vault_identity_list) and
     C(vault_password_file)) with absolute paths, the configuration file, and where C(crontab) and C(flock) are.
   - Runs on the controller only (an action plugin); reads nothing but the run's own options.
+  - RV(context) holds what the commands a health report recommends repeat, so that they run as pasted from the
+    repository root (the directory that holds C(health.yml), C(heal.yml) and C(playbooks/)) with the inventory and
+    vault secrets of the run that produced the report.
+  - Extra variables whose name looks like a secret (password, token, secret, webhook, key) are left out and
+    named in C(omitted_extra_vars) of RV(context).
 author:
   - TSH operations team (@tsh-ops)
 options: {}
@@ -76,6 +81,12 @@ path:
   description: The E(PATH) for the cron entries - the directory of C(ansible-playbook), then cron's own.
   returned: always
   type: str
+context:
+  description: C(root), C(cwd), C(inventory) (list, as given to C(-i), absolute or relative to the root),
+    C(vault) (the vault options, a list of command-line words), C(extra_vars) (a list of C(-e) values),
+    C(omitted_extra_vars) (names left out as secrets), C(connection), C(playbook_dir).
+  returned: always
+  type: dict
 '''
 
 from ansible.module_utils.basic import AnsibleModule

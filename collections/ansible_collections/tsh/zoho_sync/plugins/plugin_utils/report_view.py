@@ -24,10 +24,12 @@ import re
 from xml.sax.saxutils import escape
 
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import report_charts
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.vocabulary import SEVERITIES
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import report_format as fmt
 
-# Severities of findings and diagnoses, mildest first ("info" only for diagnoses).
-SEVERITY_RANK = {"ok": 0, "info": 1, "warning": 2, "unknown": 3, "critical": 4}
+# Severities of findings and diagnoses, mildest first: the collection's order, with a
+# diagnosis's "info" just above ok.
+SEVERITY_RANK = dict((s, i) for i, s in enumerate(SEVERITIES[:1] + ("info",) + SEVERITIES[1:]))
 
 # How the page names the checks of the health report; a check not listed here is shown
 # by its id with the underscores as spaces.

@@ -77,10 +77,10 @@ def test_stuck_locks_query_and_result_shape():
 def test_retry_state_without_next_retry_at_uses_last_change():
     simple = QueueSchema({"queue_columns": {"next_retry_at": None, "updated_at": "updated_at",
                                             "completed_at": None}})
-    cur = RecordingCursor([(3, 2, 1, -5.0, 1, ["x"])])
+    cur = RecordingCursor([(3, 2, 1, -5.0, 1, ["x"], 0)])
     result = fq.retry_state(cur, simple, {"overdue_after": 15, "sample": 20, "max_attempts": None})
     assert result == {"total": 3, "due": 2, "overdue": 1, "oldest_due_seconds": 0,
-                      "exhausted": 1, "exhausted_ids": ["x"]}
+                      "exhausted": 1, "exhausted_ids": ["x"], "overdue_high_attempts": 0}
     query = cur.executed[0][0]
     assert "next_retry_at" not in query and '"updated_at" IS NULL OR "updated_at" <= now()' in query
 
@@ -100,3 +100,44 @@ def test_completed_counts_estimated_on_a_large_table():
     assert counts == {"invoice": 5000, "bill": 0}  # one planner row means about none
     assert cur.executed[1][0].startswith("EXPLAIN (FORMAT JSON) SELECT 1 FROM")
     assert cur.executed[1][1] == {"entity": "invoice"}
+
+
+class Verdicts(object):
+    """A classifier that counts its calls (one per distinct pattern, code and HTTP status)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def classify(self, message, code):
+        self.calls.append((message, code))
+        return ("internal" if code == "xd2s" else "zoho_unavailable"), "rule", "built-in"
+
+
+def test_error_groups_are_classified_once_per_pattern_and_folded_per_class():
+    when = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    # pattern, code, http, entity, count, failed, retry, dead_letter, attempts_left, dl_left, hour, day, example, first, last
+    rows = [("greenlet <n>", "xd2s", None, "invoice", 5, 0, 0, 5, 5, 5, 5, 5, "greenlet 1", when, when),
+            ("greenlet <n>", "xd2s", None, "bill", 2, 0, 0, 2, 1, 1, 0, 2, "greenlet 2", when, when),
+            ("Zoho API error <n>", None, "503", "bill", 3, 0, 3, 0, 3, 0, 3, 3, "Zoho API error 503", when, when)]
+    verdicts = Verdicts()
+    patterns, distinct, classes = fq.classify_errors(rows, verdicts, top=1)
+    assert len(verdicts.calls) == 2 and distinct == 2
+    assert [p["pattern"] for p in patterns] == ["greenlet <n>"]
+    top = patterns[0]
+    assert top["class"] == "internal" and top["count"] == 7 and top["by_entity"] == {"invoice": 5, "bill": 2}
+    assert top["dead_letter_attempts_left"] == 6 and top["statuses"] == ["dead_letter"]
+    assert top["entity_types"] == ["bill", "invoice"] and top["example"] == "greenlet 1"
+    assert classes["internal"]["count"] == 7 and classes["internal"]["codes"] == {"xd2s": 7}
+    assert classes["zoho_unavailable"]["retry"] == 3 and classes["zoho_unavailable"]["patterns"] == 1
+    assert classes["internal"]["first_seen"] == "2026-01-02T03:04:05+00:00"
+
+
+def test_stranded_processing_query_and_result_shape():
+    cur = RecordingCursor([[("invoice", 3, 7200.04, ["a", "b", "c"]), ("bill", 1, 1900.0, ["d"])]])
+    result = fq.stranded_processing(cur, QueueSchema(), {"stuck_after": 30, "sample": 3})
+    assert result == {"count": 4, "oldest_age_seconds": 7200.0, "ids": ["a", "b", "c"],
+                      "by_entity": {"invoice": 3, "bill": 1}}
+    query = cur.executed[0][0]
+    assert '"status" = \'processing\'' in query
+    assert '"lock_expires_at" IS NULL OR "locked_by" IS NULL' in query
+    assert 'COALESCE("started_at", "created_at") < now() - make_interval(mins => %(stuck_after)s)' in query
