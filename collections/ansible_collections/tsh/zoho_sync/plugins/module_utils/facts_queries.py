@@ -29,6 +29,13 @@ UUID_RE = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-
 # a hex word of 8+ characters mixing digits and letters (hashes, Zoho ids), either order
 HEX_RE = "\\m(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\\M"
 NUM_RE = "[0-9]+"
+PATTERN_PARAMS = {"uuid_re": UUID_RE, "hex_re": HEX_RE, "num_re": NUM_RE}
+
+
+def pattern_sql(message):
+    """SQL: the error pattern of ``message`` (needs PATTERN_PARAMS among the query's arguments)."""
+    return sql.SQL("regexp_replace(regexp_replace(regexp_replace({}, %(uuid_re)s, '<uuid>', 'g'), "
+                   "%(hex_re)s, '<hex>', 'g'), %(num_re)s, '<n>', 'g')").format(message)
 
 
 def _status_in(schema, statuses):
@@ -163,7 +170,7 @@ def stuck_locks(cur, schema, params):
 def error_patterns(cur, schema, params):
     where, args = _status_in(schema, ("failed", "retry", "dead_letter"))
     args.update(params)
-    args.update({"uuid_re": UUID_RE, "hex_re": HEX_RE, "num_re": NUM_RE})
+    args.update(PATTERN_PARAMS)
     code = schema.col("error_code") if schema.has("error_code") else sql.SQL("NULL::text")
     msg = schema.col("error_message") if schema.has("error_message") else sql.SQL("NULL::text")
     cur.execute(sql.SQL(
@@ -171,10 +178,7 @@ def error_patterns(cur, schema, params):
         WITH failing AS (
             SELECT {status}::text AS status, {entity}::text AS entity, {code}::text AS code,
                    {msg} AS message, {activity} AS seen,
-                   regexp_replace(regexp_replace(regexp_replace(
-                       COALESCE({msg}, '(no error message)'),
-                       %(uuid_re)s, '<uuid>', 'g'), %(hex_re)s, '<hex>', 'g'), %(num_re)s, '<n>', 'g')
-                       AS pattern
+                   {pattern} AS pattern
               FROM {queue} WHERE {where}
         ), grouped AS (
             SELECT pattern, code, count(*) AS n,
@@ -187,7 +191,8 @@ def error_patterns(cur, schema, params):
         SELECT pattern, code, n, statuses, entities, example, first_seen, last_seen, groups
           FROM grouped ORDER BY n DESC, pattern, code NULLS FIRST LIMIT %(top_errors)s
         """).format(status=schema.col("status"), entity=schema.col("entity_type"), code=code, msg=msg,
-                    activity=schema.activity_expr(), queue=schema.queue, where=where), args)
+                    activity=schema.activity_expr(), queue=schema.queue, where=where,
+                    pattern=pattern_sql(sql.SQL("COALESCE({}, '(no error message)')").format(msg))), args)
     rows = cur.fetchall()
     patterns = [{
         "pattern": r[0], "error_code": r[1], "count": r[2], "statuses": list(r[3]), "entity_types": list(r[4]),
