@@ -194,7 +194,11 @@ class HealRun(object):
         refused = [x for x in parts if x.get("refused")]
         # work the real run would be refused is not a change it would make
         out.setdefault("changed", any(x["count"] for x in parts if not x.get("refused")))
-        out.setdefault("msg", "; ".join(x["summary"] for x in parts))
+        if "msg" not in out:
+            out["msg"] = "; ".join(x["summary"] for x in parts)
+        elif refused and self.check_mode:
+            out["msg"] += "; the real run would be refused: the connected role lacks %s" % "; ".join(
+                x["refused"] for x in refused)
         out["missing_privileges"] = ["%s: %s" % (x["name"], x["refused"]) for x in refused]
         if self.diff:
             out["diff"] = self.diff_output(parts)
