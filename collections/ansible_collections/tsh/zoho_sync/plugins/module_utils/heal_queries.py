@@ -343,3 +343,36 @@ def needed_privileges(action, schema):
                 out.append(Privilege(schema.schema, schema.dlq_table, "UPDATE", column=schema.dcols[logical],
                                      why="resolve the dead-letter records"))
     return out
+
+
+# --------------------------------------------------------------------- the benchmark
+def whole_statement(action, schema, limit=None):
+    """The physical limit the benchmark compares each walk with: ONE statement making
+    the same change (the same assignments, records or deletes, from the same
+    declaration) on the same rows - no batches, no SKIP LOCKED, no keyset. Never run
+    by the modules: it would hold every row's lock until it ends."""
+    if action.deletes:
+        victims = sql.SQL("SELECT {i} AS _id FROM {table} t WHERE {cond} ORDER BY {k}, {i}{limit}").format(
+            i=col(schema, action.table, "id", "t"), table=table_ident(schema, action.table),
+            cond=condition(action, schema, "t"), k=_order_col(schema, action, "t"),
+            limit=sql.SQL(" LIMIT %(limit)s") if limit else sql.SQL(""))
+        parts = [sql.SQL("victims AS ({})").format(victims)]
+        for n, dep in enumerate(action.dependents):
+            parts.append(sql.SQL("dep{n} AS (DELETE FROM {table} l USING victims WHERE {fk} = victims._id)").format(
+                n=sql.SQL(str(n)), table=table_ident(schema, dep), fk=col(schema, dep, DEPENDENT_FK[dep], "l")))
+        return sql.SQL("WITH {} DELETE FROM {} t USING victims WHERE {} = victims._id").format(
+            sql.SQL(", ").join(parts), table_ident(schema, action.table), col(schema, action.table, "id", "t"))
+    assigns = assigns_in_layout(action, schema)
+    update = sql.SQL("UPDATE {queue} q SET {sets} WHERE {cond} RETURNING q.*").format(
+        queue=schema.queue, cond=condition(action, schema, "q"),
+        sets=sql.SQL(", ").join(sql.SQL("{} = {}").format(schema.col(a.column), a.render(schema, "q"))
+                                for a in assigns))
+    if action.record is None:
+        return update
+    cols = record_columns(schema, action.record)
+    return sql.SQL(
+        "WITH q AS ({update}) INSERT INTO {dlq} ({cols}) SELECT {values} FROM q "
+        "WHERE NOT EXISTS (SELECT 1 FROM {dlq} d WHERE {ref} = {qid})").format(
+        update=update, dlq=schema.dlq, cols=sql.SQL(", ").join(schema.dcol(c) for c, _e in cols),
+        values=sql.SQL(", ").join(e for _c, e in cols), ref=schema.dcol("sync_queue_id", "d"),
+        qid=schema.col("id", "q"))

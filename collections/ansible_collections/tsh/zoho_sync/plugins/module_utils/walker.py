@@ -272,6 +272,20 @@ class InsertStep(object):
         return BatchResult(rows, existing=len(batch) - len(rows))
 
 
+def _rollback_quietly(conn):
+    try:
+        conn.rollback()
+    except psycopg2.Error:  # the connection is gone; the server rolled the batch back
+        pass
+
+
+def _close_quietly(source, cur):
+    try:
+        source.close(cur)
+    except psycopg2.Error:
+        pass
+
+
 def _held(cur, recheck, args, ids, done_rows):
     """Candidates of the batch left unchanged that still meet the condition: another
     transaction held them (a row that stopped matching is simply no longer a candidate)."""
@@ -310,8 +324,10 @@ class Walker(object):
                     fetched += len(batch)
                     after = self.source.key(batch[-1])
                     remaining -= self._batch(batch)
-            finally:
-                self.source.close(cur)
+            except BaseException:
+                _close_quietly(self.source, cur)
+                raise
+            self.source.close(cur)
             if fetched < want:
                 break
         self.tally.exhausted = remaining > 0
@@ -329,7 +345,7 @@ class Walker(object):
                     result = self.step.apply(cur, batch)
                     self.conn.commit()
                 except BaseException:
-                    self.conn.rollback()
+                    _rollback_quietly(self.conn)  # the error that ended the batch is the one to report
                     raise
         self.tally.add(result, committed=not self.check_mode)
         return len(result.rows)
