@@ -98,5 +98,3 @@ def read_backup(path):
 
 def now_iso():
     return datetime.datetime.now(datetime.timezone.utc).isoformat()
-
-

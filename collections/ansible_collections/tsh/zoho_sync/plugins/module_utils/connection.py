@@ -22,7 +22,8 @@ try:
     import psycopg2
     import psycopg2.extensions
     import psycopg2.extras
-    from psycopg2 import sql
+    import psycopg2.sql
+    sql = psycopg2.sql
     HAS_PSYCOPG2 = True
 except ImportError:
     psycopg2 = None

@@ -103,7 +103,20 @@ class Tally(object):
 
 
 # ---------------------------------------------------------------------------- sources
-class KeysetSource(object):
+class Source(object):
+    """Where a walk's candidates come from: ``open`` returns something with
+    ``fetchmany(n)``; the last row of a batch is the key to continue after."""
+
+    @staticmethod
+    def close(cur):
+        pass
+
+    @staticmethod
+    def key(row):
+        return row
+
+
+class KeysetSource(Source):
     """The candidates of an action on its table, in (order column, id) order."""
 
     def __init__(self, action, schema, args, detailed, ctx=hq.APPLY):
@@ -130,12 +143,8 @@ class KeysetSource(object):
     def close(cur):
         cur.close()
 
-    @staticmethod
-    def key(row):
-        return row
 
-
-class RecordSource(object):
+class RecordSource(Source):
     """Rows of a backup file (restore): ``records`` is a list of row dicts with ``id``."""
 
     def __init__(self, records):
@@ -144,14 +153,6 @@ class RecordSource(object):
     def open(self, conn, after, want, check_mode):
         start = 0 if after is None else after["_k"] + 1
         return _ListCursor(self.records[start:start + want])
-
-    @staticmethod
-    def close(cur):
-        pass
-
-    @staticmethod
-    def key(row):
-        return row
 
 
 class _ListCursor(object):

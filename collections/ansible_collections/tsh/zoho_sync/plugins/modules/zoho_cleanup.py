@@ -293,15 +293,18 @@ def main():
     backed_up = backup.writer.rows if backup.writer is not None else 0
     parts = [run.part(tallies[t]) for t, _a in phases]
     what = "%d queue row(s), %d sync log(s), %d inbox event(s)" % (deleted["queue"], deleted["logs"], deleted["inbox"])
+    if module.check_mode:
+        msg = "Would delete %s; a real run writes each batch to a backup file in %s before deleting it" % (
+            what, p["backup_dir"])
+    else:
+        msg = "Deleted %s%s" % (what, "; backup in %s" % written if written else "")
     run.exit(parts, changed=bool(sum(deleted.values())) and not (module.check_mode and refusals),
              deleted=deleted, ids=ids,
              ids_truncated=any(deleted[k] > len(ids[k]) for k in ids),
              skipped_locked=skipped, backup_file=written, backed_up=backed_up,
              batches=sum(t.batches for t in tallies.values()), run_id=p["run_id"],
              skipped_targets=[t for t in targets if not mapped[t]],
-             msg=("Would delete %s; a real run writes each batch to a backup file in %s before deleting it"
-                           % (what, p["backup_dir"])) if module.check_mode else
-             ("Deleted %s%s" % (what, "; backup in %s" % written if written else "")))
+             msg=msg)
 
 
 if __name__ == "__main__":
