@@ -21,14 +21,4 @@ options:
         condition repeated and commits, so a smaller batch holds its row locks for less time
         (C(docs/performance.md) measures the lock hold per batch at 10M rows).
     type: int
-  diff_rows:
-    description:
-      - With C(--diff), how many rows of each action the diff table lists; RV(rows) always has every row.
-    type: int
-    default: 50
-  full_report:
-    description:
-      - Where the caller keeps every row (the C(zoho_heal) role passes its heal report); the diff names it
-        when it lists only the first O(diff_rows) rows.
-    type: str
 '''

@@ -5,9 +5,11 @@
 privileges its actions need, one walk per action, and a result with counts, ids,
 skipped rows, the words of each action and the diff.
 
-The options ``limit``, ``batch_size``, ``diff_rows`` and ``full_report`` are documented
-once, in the doc fragment ``tsh.zoho_sync.walk``.
+The options ``limit`` and ``batch_size`` are documented once, in the doc fragment
+``tsh.zoho_sync.walk``; ``diff_rows``, ``full_report`` and ``rows_file`` in ``tsh.zoho_sync.rows``.
 """
+
+import os
 
 from ansible_collections.tsh.zoho_sync.plugins.module_utils import catalog
 from ansible_collections.tsh.zoho_sync.plugins.module_utils import heal_actions as ha
@@ -24,20 +26,22 @@ from ansible_collections.tsh.zoho_sync.plugins.module_utils.module_base import (
     open_session,
     resolve_schema,
 )
-from ansible_collections.tsh.zoho_sync.plugins.module_utils.preview import diff_text
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.preview import diff_text, markdown_section
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.walker import KeysetSource, Tally, UpdateStep, Walker
 
 LEAST_PRIVILEGE = "docs/least_privilege.sql"
 
 
+def rows_argument_spec():
+    """The options of the doc fragment tsh.zoho_sync.rows."""
+    return dict(diff_rows=dict(type="int", default=50), full_report=dict(type="str"), rows_file=dict(type="path"))
+
+
 def walk_argument_spec(limit=1000, batch_size=200):
-    """The options of the doc fragment tsh.zoho_sync.walk (defaults per module)."""
-    return dict(
-        limit=dict(type="int", default=limit),
-        batch_size=dict(type="int", default=batch_size),
-        diff_rows=dict(type="int", default=50),
-        full_report=dict(type="str"),
-    )
+    """The options of the doc fragments tsh.zoho_sync.walk (defaults per module) and rows."""
+    spec = dict(limit=dict(type="int", default=limit), batch_size=dict(type="int", default=batch_size))
+    spec.update(rows_argument_spec())
+    return spec
 
 
 def queue_filter_spec():
@@ -183,6 +187,16 @@ class HealRun(object):
             out["rows"] = rows
         return out
 
+    def _write_rows(self, path, parts):
+        """Append every row of ``parts`` to ``path`` (Markdown, mode 0600)."""
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as fh:
+                for part in parts:
+                    fh.write(markdown_section(part))
+        except (IOError, OSError) as exc:
+            self.module.warn("Cannot write the rows to %s: %s; the result lists the first rows only" % (path, exc))
+
     def diff_output(self, parts):
         """``prepared`` text: Ansible prints it as it is with --diff."""
         p = self.module.params
@@ -203,6 +217,15 @@ class HealRun(object):
         if self.diff:
             out["diff"] = self.diff_output(parts)
         if self.keep_rows:
+            rows_file = self.module.params.get("rows_file")
+            if rows_file:
+                # every row to a file, the first ones in the result: tens of thousands of rows
+                # in a result cost ansible-core seconds each time a task touches them
+                self._write_rows(rows_file, parts)
+                keep = self.module.params.get("diff_rows", 50)
+                for x in parts:
+                    x["rows"] = x["rows"][:keep]
+                out["rows_file"] = rows_file
             out["rows"] = [dict(r, action=x["name"]) for x in parts for r in x.pop("rows", [])]
         out["actions"] = parts
         if refused and self.check_mode:

@@ -131,3 +131,26 @@ def diff_text(parts, diff_rows, full_report=None):
                 left, "; every row: %s" % full_report if full_report else " (diff_rows=%d)" % diff_rows))
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _md_cell(value):
+    return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_section(part):
+    """Every row of one action as Markdown: its words, then a table per change."""
+    rows = part["rows"]
+    lines = ["## %s: %s" % (part["name"], part.get("headline") or part["summary"]), "",
+             "- condition: %s" % part["condition"], "- change: %s" % part["change"], ""]
+    if part.get("refused"):
+        lines += ["- the real run would be refused: the connected role lacks %s" % part["refused"], ""]
+    if not rows:
+        return "\n".join(lines + ["No row.", "", ""])
+    for (table, before, after), members in group(rows):
+        cols = [(key, title) for key, title in COLUMNS if any(r.get(key) for r in members)]
+        lines += ["### %s: %s -> %s (%d)" % (table, before, after, len(members)), "",
+                  "| %s |" % " | ".join(title for _k, title in cols),
+                  "|%s" % "---|" * len(cols)]
+        lines += ["| %s |" % " | ".join(_md_cell(r.get(key)) for key, _t in cols) for r in members]
+        lines.append("")
+    return "\n".join(lines) + "\n"

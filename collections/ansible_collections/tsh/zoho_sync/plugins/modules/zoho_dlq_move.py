@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - tsh.zoho_sync.connection
   - tsh.zoho_sync.queue_schema
   - tsh.zoho_sync.walk
+  - tsh.zoho_sync.rows
   - tsh.zoho_sync.attributes
 attributes:
   check_mode:

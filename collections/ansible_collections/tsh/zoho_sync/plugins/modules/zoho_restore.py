@@ -28,6 +28,7 @@ author:
 extends_documentation_fragment:
   - tsh.zoho_sync.connection
   - tsh.zoho_sync.queue_schema
+  - tsh.zoho_sync.rows
   - tsh.zoho_sync.attributes
 attributes:
   check_mode:
@@ -55,11 +56,6 @@ options:
       - How many ids per table RV(ids) lists, and rows per table RV(rows) lists.
     type: int
     default: 1000
-  diff_rows:
-    description:
-      - With C(--diff), how many rows of each table the diff table lists.
-    type: int
-    default: 50
 notes:
   - Pass the same O(queue_schema) as the cleanup did; the tables named in the backup must match it.
   - Needs SELECT and INSERT on the queue, sync log and inbox tables.
@@ -134,7 +130,7 @@ import os
 
 from ansible_collections.tsh.zoho_sync.plugins.module_utils import backup as bk
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.heal_actions import restore
-from ansible_collections.tsh.zoho_sync.plugins.module_utils.heal_run import HealRun
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.heal_run import HealRun, rows_argument_spec
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.module_base import (
     MAX_BATCH_SIZE,
     MAX_LIMIT,
@@ -183,7 +179,7 @@ def main():
         backup_dir=dict(type="path", required=True),
         batch_size=dict(type="int", default=500),
         max_ids=dict(type="int", default=1000),
-        diff_rows=dict(type="int", default=50),
+        **rows_argument_spec()
     ))
     p = module.params
     try:
