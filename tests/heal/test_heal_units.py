@@ -138,3 +138,18 @@ def test_audit_refuses_a_facility_outside_its_choices(tmp_path):
                                                          facility="kern"))
     assert result["_rc"] != 0 and "facility" in result["msg"] and "local0" in result["msg"]
     assert not os.path.exists(str(tmp_path / "a.jsonl"))
+
+
+def test_the_heal_guide_states_each_action_as_declared():
+    """docs/heal.md lists each action's condition and change in the words its declaration
+    gives the audit records: the guide cannot drift from what the code does."""
+    from ansible_collections.tsh.zoho_sync.plugins.module_utils import heal_actions as ha
+    from ansible_collections.tsh.zoho_sync.plugins.module_utils.queue_schema import QueueSchema
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                           "docs", "heal.md")) as fh:
+        guide = fh.read()
+    schema = QueueSchema()
+    for action in [ha.CLEAR_STUCK, ha.REQUEUE_FAILED, ha.MOVE_EXHAUSTED, ha.RECONCILE, ha.RESET_STRANDED,
+                   ha.REDRIVE] + list(ha.CLEANUP.values()):
+        row = "| `%s` | %s | %s |" % (action.name, action.condition_words(), action.change_words(schema))
+        assert row in guide, row
