@@ -106,7 +106,7 @@ def params_for(action, params):
 
 
 # ------------------------------------------------------------------------- selection
-def selection(action, schema, keyset, detailed, ctx=APPLY):
+def selection(action, schema, keyset, detailed, ctx=APPLY, heap_order=False):
     """The next ``%(want)s`` rows meeting the condition (after the keyset ``%(after_k)s,
     %(after_id)s`` when ``keyset``), in
     (order column, id) order. ``detailed``: with what the diff shows, and (for an update)
@@ -114,7 +114,8 @@ def selection(action, schema, keyset, detailed, ctx=APPLY):
     t = "t"
     cols = [sql.SQL("{}::text AS id").format(col(schema, action.table, "id", t)),
             sql.SQL("{} AS _id").format(col(schema, action.table, "id", t)),
-            sql.SQL("{} AS _k").format(_order_col(schema, action, t))]
+            sql.SQL("{} AS _k").format(_order_col(schema, action, t)),
+            sql.SQL("t.ctid AS _ctid")]
     if detailed:
         cols.append(_select_list(shown(schema, action.table, t, action.deletes)))
         for assign in assigns_in_layout(action, schema):
@@ -131,10 +132,15 @@ def selection(action, schema, keyset, detailed, ctx=APPLY):
         # the live set is small: met through the status or lease index first, then sorted.
         # Left to itself the planner may walk the created_at index through the whole
         # completed history looking for the first match.
-        return sql.SQL("WITH c AS MATERIALIZED ({}) SELECT * FROM c ORDER BY _k, _id LIMIT %(want)s").format(base)
-    # the history is large: walked in order through the order column's index
-    return sql.SQL("{} ORDER BY _k, _id LIMIT %(want)s").format(
-        sql.SQL("SELECT * FROM ({}) c").format(base))
+        chosen = sql.SQL("WITH c AS MATERIALIZED ({}) SELECT * FROM c ORDER BY _k, _id LIMIT %(want)s").format(base)
+    else:
+        # the history is large: walked in order through the order column's index
+        chosen = sql.SQL("{} ORDER BY _k, _id LIMIT %(want)s").format(sql.SQL("SELECT * FROM ({}) c").format(base))
+    if heap_order:
+        # the oldest rows (the same set), taken in the order they lie in the table: each
+        # batch then writes to neighbouring pages (measured 10-20 % faster per row)
+        return sql.SQL("SELECT * FROM ({}) o ORDER BY _ctid").format(chosen)
+    return chosen
 
 
 def after_args(row):

@@ -29,7 +29,7 @@ def _text(value):
 def _merge_shown(row):
     shown = dict(row.get("shown") or {})
     for key, value in row.items():
-        if key not in ("shown", "_image", "_id", "_k", "_kind", "image"):
+        if key not in ("shown", "_image", "_id", "_k", "_ctid", "_kind", "image"):
             shown.setdefault(key, value)
     return shown
 

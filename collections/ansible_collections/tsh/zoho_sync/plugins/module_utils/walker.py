@@ -105,15 +105,15 @@ class Tally(object):
 # ---------------------------------------------------------------------------- sources
 class Source(object):
     """Where a walk's candidates come from: ``open`` returns something with
-    ``fetchmany(n)``; the last row of a batch is the key to continue after."""
+    ``fetchmany(n)``; ``furthest`` is the row to continue after."""
 
     @staticmethod
     def close(cur):
         pass
 
     @staticmethod
-    def key(row):
-        return row
+    def furthest(after, batch):
+        return batch[-1]
 
 
 class KeysetSource(Source):
@@ -132,7 +132,8 @@ class KeysetSource(Source):
         args = dict(self.args, want=want)
         if after is not None:
             args.update(hq.after_args(after))
-        cur.execute(hq.selection(self.action, self.schema, after is not None, self.detailed, self.ctx), args)
+        cur.execute(hq.selection(self.action, self.schema, after is not None, self.detailed, self.ctx,
+                                 heap_order=not check_mode), args)
         if not check_mode:
             # materialise the selection now, before any row is locked: the first batch's
             # commit must not be the one that computes the rest of the candidates
@@ -142,6 +143,14 @@ class KeysetSource(Source):
     @staticmethod
     def close(cur):
         cur.close()
+
+    @staticmethod
+    def furthest(after, batch):
+        """The row furthest in keyset order among ``after`` and ``batch`` (a real run takes
+        the selected rows in heap order, not in keyset order)."""
+        def key(row):
+            return (row["_k"] is not None, row["_k"], row["_id"]) if row is not None else (False,)
+        return max([after] + list(batch), key=key) if after is not None else max(batch, key=key)
 
 
 class RecordSource(Source):
@@ -323,7 +332,7 @@ class Walker(object):
                     if not batch:
                         break
                     fetched += len(batch)
-                    after = self.source.key(batch[-1])
+                    after = self.source.furthest(after, batch)
                     remaining -= self._batch(batch)
             except BaseException:
                 _close_quietly(self.source, cur)

@@ -125,7 +125,7 @@ requeued:
   type: int
   sample: 12
 ids:
-  description: Every row id changed (in check mode, that would change), oldest first.
+  description: Every row id changed (in check mode, that would change); the limit takes the oldest candidates.
   returned: always
   type: list
   elements: str
