@@ -956,7 +956,7 @@ def render(r, command):
     add("| target | wanted | figure | met |")
     add("|---|---|---|---|")
     for t in r["targets"]:
-        met = "met" if t["met"] else "NOT met"
+        met = "measured" if t["met"] is None else ("met" if t["met"] else "NOT met")
         if not t["at_10m"] and t["target"].startswith("facts "):
             met += " (at %s)" % fmt_n(r["facts"][-1]["history"])
         add("| %s | %s | %s | %s |" % (t["target"], t["wanted"], t["figure"], met))
