@@ -542,7 +542,7 @@ class Bench:
             with conn.cursor() as cur:
                 query = hq.sql.SQL("SELECT count(*) FROM {} t WHERE {}").format(
                     hq.table_ident(schema, action.table), hq.condition(action, schema, "t"))
-                cur.execute(query, hq.params_for(action, params))
+                cur.execute(query, hq.statement_args(params))
                 return cur.fetchone()[0]
         finally:
             conn.rollback()
@@ -565,7 +565,7 @@ class Bench:
         conn = self.connect(application_name="bench-statement")
         try:
             with conn.cursor() as cur:
-                args = hq.params_for(action, params)
+                args = hq.statement_args(params)
                 if limit:
                     args["limit"] = limit
                 query = hq.whole_statement(action, schema, limit)

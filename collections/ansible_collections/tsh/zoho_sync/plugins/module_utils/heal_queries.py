@@ -98,8 +98,8 @@ def condition(action, schema, alias, ctx=APPLY):
     return sql.SQL(" AND ").join(sql.SQL("({})").format(c.render(schema, alias, ctx)) for c in action.conditions)
 
 
-def params_for(action, params):
-    """The arguments the statements of ``action`` need (the pattern expressions included)."""
+def statement_args(params):
+    """The arguments of the statements: the options, and what the error-pattern expressions need."""
     out = dict(params)
     out.update(PATTERN_PARAMS)
     return out

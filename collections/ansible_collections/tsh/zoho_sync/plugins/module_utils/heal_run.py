@@ -104,7 +104,7 @@ class HealRun(object):
         if self.ids:
             out["filter_ids"] = tuple(self.ids)
         out.update(more)
-        return hq.params_for(None, out)
+        return hq.statement_args(out)
 
     # -- privileges --------------------------------------------------------------------------
     def missing(self, action):
