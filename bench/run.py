@@ -26,6 +26,7 @@ session) and prints the table.
 
 import argparse
 import datetime
+import glob
 import inspect
 import json
 import os
@@ -46,6 +47,7 @@ import psycopg2  # noqa: E402
 import psycopg2.extensions  # noqa: E402
 
 from bench import cluster as bench_cluster  # noqa: E402
+from bench import cache as bench_cache  # noqa: E402
 from bench import pglog, procs  # noqa: E402
 from bench.claim_probe import read_claims  # noqa: E402
 from bench.naive import NAIVE_QUERIES  # noqa: E402
@@ -62,21 +64,23 @@ PROFILES = {
     # the harness's own smoke test (tests/bench): seconds, not a measurement
     "smoke": dict(sizes=[1000], live=1000, reps=2, health_sizes=[], health_reps=1, heal_rows=300,
                   heal_batch=100, worker_pool=1500, baseline_s=1.0, cleanup_rows=50, cleanup_batch=25,
-                  workers=2),
+                  workers=2, preview_sizes=[], no_cache=True),
     "quick": dict(sizes=[10000, 100000], live=10000, reps=5, health_sizes=[100000], health_reps=3,
                   heal_rows=10000, heal_batch=200, worker_pool=20000, baseline_s=6.0, cleanup_rows=10000,
-                  cleanup_batch=500, workers=4),
+                  cleanup_batch=500, workers=4, preview_sizes=[100000]),
     "full": dict(sizes=[10000, 100000, 1000000, 10000000], live=10000, reps=5,
                  health_sizes=[1000000, 10000000], health_reps=5, heal_rows=100000, heal_batch=200,
-                 worker_pool=60000, baseline_s=20.0, cleanup_rows=1000000, cleanup_batch=500, workers=4),
+                 worker_pool=60000, baseline_s=20.0, cleanup_rows=1000000, cleanup_batch=500, workers=4,
+                 preview_sizes=[200000, 1000000, 10000000]),
 }
-PHASES = ("facts", "health", "memory", "explain", "heal", "cleanup")
+PHASES = ("facts", "health", "memory", "explain", "heal", "cleanup", "preview")
 
 # The issue's targets (never relaxed here).
 TARGET_SPEEDUP = 20.0
 TARGET_GROWTH = 3.0
 TARGET_HEALTH_FLOOR = 2.0
 TARGET_HEAL_RATE = 5000.0
+TARGET_HEAL_RATIO = 0.5       # of one statement making the same change on the same rows (issue 14)
 TARGET_LOCK_MS = 200.0
 TARGET_CLAIM_P99 = 2.0
 TARGET_FACTS_RSS_MIB = 100.0
@@ -149,6 +153,36 @@ def versions(conn):
     return out
 
 
+class LoadSampler(object):
+    """The machine's 1-minute load average every 10 s during the run (the machine is shared:
+    the report says what load each figure was measured under)."""
+
+    def __init__(self, interval=10.0):
+        import threading
+        self.interval = interval
+        self.samples = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def _loop(self):
+        while not self._stop.is_set():
+            avg = load_average()
+            if avg:
+                self.samples.append((round(time.time(), 1), avg[0]))
+            self._stop.wait(self.interval)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        loads = [v for _t, v in self.samples]
+        return {"min": min(loads) if loads else None, "median": med(loads), "max": max(loads) if loads else None,
+                "samples": self.samples}
+
+
 # ------------------------------------------------------------------------ datasets
 class Bench:
     def __init__(self, profile, args):
@@ -160,13 +194,20 @@ class Bench:
 
     # -- database plumbing -----------------------------------------------------------
     def start(self):
-        self.cluster = bench_cluster.start()
-        admin = psycopg2.connect(self.cluster.dsn())
-        admin.autocommit = True
-        admin.cursor().execute("CREATE DATABASE bench")
-        admin.close()
-        self.conn = self.connect()
-        gen.load_schema(self.conn)
+        self.cache = None
+        if self.args.cache and not self.p.get("no_cache"):
+            # each history generated once under bench/.cache, copied fresh for every run
+            self.cache = bench_cache.Cache(self.args.cache).start()
+            self.cluster = self.cache.cluster
+            self.conn = None
+        else:
+            self.cluster = bench_cluster.start()
+            admin = psycopg2.connect(self.cluster.dsn())
+            admin.autocommit = True
+            admin.cursor().execute("CREATE DATABASE bench")
+            admin.close()
+            self.conn = self.connect()
+            gen.load_schema(self.conn)
         self.logfile = bench_cluster.server_log(self.cluster)
 
     def connect(self, **kw):
@@ -177,7 +218,12 @@ class Bench:
             if getattr(self, "conn", None) is not None:
                 self.conn.close()
         finally:
-            if self.cluster is not None:
+            if getattr(self, "cache", None) is not None:
+                try:
+                    self.cache.drop_copy()
+                finally:
+                    self.cache.stop()
+            elif self.cluster is not None:
                 self.cluster.destroy()
             shutil.rmtree(self.work, ignore_errors=True)
 
@@ -209,7 +255,25 @@ class Bench:
         self.conn.autocommit = False
 
     def dataset(self, history):
-        """Empty the tables and generate live + history rows from the fixed seed."""
+        """The dataset of ``history`` completed rows: a fresh copy of the cached one, or
+        generated into the emptied tables (--no-cache)."""
+        if self.cache is not None:
+            if self.conn is not None:
+                self.conn.close()
+            entry, copy_s = self.cache.checkout(history, self.p["live"])
+            self.conn = self.connect()
+            sizes = self.sql("SELECT pg_total_relation_size('tds_sync_queue'), pg_relation_size('tds_sync_queue'), "
+                             "pg_database_size(current_database())")[0]
+            out = dict((k, entry[k]) for k in ("history", "live", "queue_rows", "sync_logs", "generate_s",
+                                               "vacuum_analyze_s", "live_by_status", "generated_at", "name"))
+            out.update(cached=True, copy_s=copy_s, queue_total_mib=round(sizes[0] / MiB / MiB),
+                       queue_heap_mib=round(sizes[1] / MiB / MiB), database_mib=round(sizes[2] / MiB / MiB))
+            log("dataset %s: copied from the cache in %.0f s (generated %s in %.0f s): queue %d MiB" % (
+                entry["name"], copy_s, entry["generated_at"], entry["generate_s"], out["queue_total_mib"]))
+            return out
+        return self.generate_dataset(history)
+
+    def generate_dataset(self, history):
         log("dataset: %d live rows over %d completed rows (generator, --fast-load)" % (self.p["live"], history))
         self.sql("TRUNCATE tds_sync_logs, tds_dead_letter_queue, tds_sync_queue, tds_inbox_events", fetch=False)
         t0 = time.time()
@@ -446,60 +510,138 @@ class Bench:
         return {"claims": len(lat), "claimed_rows": len(won), "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
                 "max_ms": round(max(lat), 2) if lat else None}
 
+    # The heal actions measured, each against one statement making the same change on
+    # the same rows (rendered from the same declaration: heal_queries.whole_statement).
+    HEAL_ACTIONS = (
+        # name, module, module args, declaration, result count key, generator mix of its rows
+        ("requeue_failed", "zoho_requeue", {"source": "failed"}, "REQUEUE_FAILED", "requeued",
+         {"failed_under_budget": 1.0}),
+        ("clear_stuck", "zoho_requeue", {"source": "stuck", "stuck_after": 30}, "CLEAR_STUCK", "requeued",
+         {"processing_stuck": 1.0}),
+        ("move_exhausted", "zoho_dlq_move", {"reconcile": False}, "MOVE_EXHAUSTED", "moved",
+         {"failed_exhausted": 0.8, "retry_exhausted": 0.2}),
+    )
+    # what the claim probes claim: pending and due retries, never a row a heal action takes
+    PROBE_MIX = {"pending_fresh": 0.7, "pending_old": 0.2, "retry_due": 0.05, "retry_overdue": 0.05}
+    HEAL_PARAMS = {"max_attempts": None, "stuck_after": 30, "reason": None}
+
+    def _declared(self, name):
+        from ansible_collections.tsh.zoho_sync.plugins.module_utils import heal_actions as ha
+        from ansible_collections.tsh.zoho_sync.plugins.module_utils import heal_queries as hq
+        from ansible_collections.tsh.zoho_sync.plugins.module_utils.queue_schema import QueueSchema
+        schema = QueueSchema({})
+        conn = self.connect()
+        try:
+            schema.inspect(conn)
+        finally:
+            conn.close()
+        return getattr(ha, name), schema, hq
+
+    def count_matching(self, action, schema, hq, params):
+        conn = self.connect()
+        try:
+            with conn.cursor() as cur:
+                query = hq.sql.SQL("SELECT count(*) FROM {} t WHERE {}").format(
+                    hq.table_ident(schema, action.table), hq.condition(action, schema, "t"))
+                cur.execute(query, hq.statement_args(params))
+                return cur.fetchone()[0]
+        finally:
+            conn.rollback()
+            conn.close()
+
+    def vacuum(self, tables=("tds_sync_queue", "tds_dead_letter_queue")):
+        """Clear what a rolled-back statement left (dead tuples and index entries), so the
+        walk that follows meets the table as the statement did. Not timed."""
+        t0 = time.time()
+        conn = self.connect()
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for table in tables:
+                cur.execute("VACUUM %s" % table)
+        conn.close()
+        return round(time.time() - t0, 1)
+
+    def whole_statement(self, action, schema, hq, params, limit=None):
+        """One statement making the change, timed, then rolled back: (rows, seconds, start, end)."""
+        conn = self.connect(application_name="bench-statement")
+        try:
+            with conn.cursor() as cur:
+                args = hq.statement_args(params)
+                if limit:
+                    args["limit"] = limit
+                query = hq.whole_statement(action, schema, limit)
+                t_start = time.time()
+                t0 = time.perf_counter()
+                cur.execute(query, args)
+                rows = cur.rowcount
+                seconds = time.perf_counter() - t0
+                t_end = time.time()
+        finally:
+            conn.rollback()
+            conn.close()
+        return rows, seconds, (t_start, t_end)
+
     def measure_heal(self, history):
         n, batch = self.p["heal_rows"], self.p["heal_batch"]
-        log("heal: adding %d exhausted rows, %d failed rows and %d claimable rows" % (n, n, self.p["worker_pool"]))
-        gen.generate(self.conn, live=n, seed=101, mix={"failed_exhausted": 0.8, "retry_exhausted": 0.2})
-        gen.generate(self.conn, live=n, seed=102, mix={"failed_under_budget": 1.0})
-        gen.generate(self.conn, live=self.p["worker_pool"], seed=103, mix=gen.CLAIMABLE_MIX)
+        log("heal: adding %d rows for each of %s, and %d claimable rows" % (
+            n, ", ".join(a[0] for a in self.HEAL_ACTIONS), self.p["worker_pool"]))
+        for i, (_name, _m, _a, _d, _k, mix) in enumerate(self.HEAL_ACTIONS):
+            gen.generate(self.conn, live=n, seed=101 + i, mix=mix)
+        gen.generate(self.conn, live=self.p["worker_pool"], seed=109, mix=self.PROBE_MIX)
         self.vacuum_analyze()
         stop, outs, running = self.start_probes("heal")
         out = {"history": history, "rows": n, "batch_size": batch, "workers": self.p["workers"]}
+        runs, windows, statement_windows = {}, {}, []
         try:
             time.sleep(min(2.0, self.p["baseline_s"]))  # probes connected and polling
             b1 = (time.time(), time.time() + self.p["baseline_s"])
             time.sleep(self.p["baseline_s"])
-            runs = {}
-            windows = []
-            for name, args, count_key in (
-                    ("zoho_dlq_move", {"limit": n, "batch_size": batch, "reconcile": False}, "moved"),
-                    ("zoho_requeue", {"source": "failed", "limit": n, "batch_size": batch}, "requeued")):
-                log("heal: %s limit=%d batch_size=%d beside %d claim probes" % (name, n, batch, self.p["workers"]))
-                first_error = None
+            for name, module, margs, declared, count_key, _mix in self.HEAL_ACTIONS:
+                action, schema, hq = self._declared(declared)
+                matching = self.count_matching(action, schema, hq, self.HEAL_PARAMS)
+                log("heal: %s - %d matching rows; one statement (warm-up, then timed, both rolled back)"
+                    % (name, matching))
+                self.whole_statement(action, schema, hq, self.HEAL_PARAMS)
+                vac1 = self.vacuum()
+                s_rows, s_seconds, s_window = self.whole_statement(action, schema, hq, self.HEAL_PARAMS)
+                statement_windows.append(s_window)
+                vac2 = self.vacuum()
+                args = dict(margs, limit=max(matching, 1), batch_size=batch)
+                log("heal: %s - %s limit=%d batch_size=%d beside %d claim probes" % (
+                    name, module, args["limit"], batch, self.p["workers"]))
                 try:
-                    wall, result, batches, window, _rss = self.heal_module(name, args)
+                    wall, result, batches, window, _rss = self.heal_module(module, args)
                 except Exception as exc:  # a failed heal is a result too
                     log("heal: %s failed: %s" % (name, exc))
-                    first_error = {"error": str(exc)[:2000], "statements_ms": getattr(self, "last_statement_kinds", None)}
-                    if "statement_timeout" not in str(exc):
-                        runs[name] = dict(first_error, options=args)
-                        windows.append(None)
-                        continue
-                    # measure the rest anyway: the same run with a longer statement_timeout
-                    args = dict(args, statement_timeout=900000)
-                    log("heal: %s again with statement_timeout=900000" % name)
-                    wall, result, batches, window, _rss = self.heal_module(name, args)
-                windows.append(window)
+                    runs[name] = {"error": str(exc)[:2000], "options": args,
+                                  "statements_ms": getattr(self, "last_statement_kinds", None)}
+                    continue
+                windows[name] = window
                 rows = result[count_key]
                 holds = [b["lock_hold_ms"] for b in batches]
                 txns = [b["transaction_ms"] for b in batches if b["transaction_ms"] is not None]
+                rate = rows / wall if wall else 0
+                s_rate = s_rows / s_seconds if s_seconds else 0
                 runs[name] = {
-                    "options": args, "rows": rows, "wall_s": round(wall, 2),
-                    "rows_per_s": round(rows / wall, 0),
+                    "module": module, "options": args, "rows": rows, "wall_s": round(wall, 2),
+                    "rows_per_s": round(rate, 0),
+                    "statement": {"rows": s_rows, "seconds": round(s_seconds, 2), "rows_per_s": round(s_rate, 0),
+                                  "vacuum_s": [vac1, vac2]},
+                    "ratio_to_statement": round(rate / s_rate, 3) if s_rate else None,
                     "batches": result["batches"], "batches_in_log": len(batches),
                     "skipped_locked": len(result.get("skipped_locked", [])),
                     "lock_hold_ms": {"max": max(holds) if holds else None, "p50": pct(holds, 50),
                                      "p99": pct(holds, 99)},
                     "transaction_ms": {"max": max(txns) if txns else None, "p50": pct(txns, 50)},
                     "statements_ms": self.last_statement_kinds,
-                    # rows per second of the batches' own transactions (without the
-                    # module's start-up and the reads between transactions)
+                    # rows per second of the batches' own transactions (without the module's
+                    # start-up and the selection)
                     "rows_per_s_in_batches": round(rows / (sum(txns) / 1000.0), 0) if txns else None,
                 }
-                if first_error:
-                    runs[name]["first_attempt_with_default_timeouts"] = first_error
-                log("heal: %s %d rows in %.1f s = %.0f rows/s, longest lock hold %s ms" % (
-                    name, rows, wall, rows / wall, runs[name]["lock_hold_ms"]["max"]))
+                log("heal: %s %d rows in %.1f s = %.0f rows/s vs one statement %d rows in %.1f s = %.0f rows/s "
+                    "(x%.2f), longest lock hold %s ms" % (name, rows, wall, rate, s_rows, s_seconds, s_rate,
+                                                         runs[name]["ratio_to_statement"] or 0,
+                                                         runs[name]["lock_hold_ms"]["max"]))
                 time.sleep(min(2.0, self.p["baseline_s"]))
             b2 = (time.time(), time.time() + self.p["baseline_s"])
             time.sleep(self.p["baseline_s"])
@@ -507,10 +649,10 @@ class Bench:
             claims = self.stop_probes(stop, outs, running)
         out["runs"] = runs
         out["claims_baseline"] = self.claim_stats(claims, [b1, b2])
-        out["claims_during_heal"] = self.claim_stats(claims, [w for w in windows if w])
-        for name, window in zip(("zoho_dlq_move", "zoho_requeue"), windows):
-            if window:
-                out["runs"][name]["claims_during"] = self.claim_stats(claims, [window])
+        out["claims_during_heal"] = self.claim_stats(claims, list(windows.values()))
+        out["claims_during_statements"] = self.claim_stats(claims, statement_windows)
+        for name, window in windows.items():
+            out["runs"][name]["claims_during"] = self.claim_stats(claims, [window])
         base, during = out["claims_baseline"]["p99_ms"], out["claims_during_heal"]["p99_ms"]
         out["claim_p99_ratio"] = round(during / base, 2) if base and during is not None else None
         log("heal: worker claim p99 %.2f ms during heal vs %.2f ms baseline" % (during or -1, base or -1))
@@ -520,8 +662,15 @@ class Bench:
     def measure_cleanup(self, history):
         n = self.p["cleanup_rows"]
         days = 300
+        action, schema, hq = self._declared("CLEANUP_QUEUE")
+        params = {"queue_days": days, "max_attempts": None}
         eligible = self.sql("SELECT count(*) FROM tds_sync_queue WHERE status = 'completed' "
                             "AND completed_at < now() - make_interval(days => %s)", (days,))[0][0]
+        log("cleanup: one DELETE of the same %d rows with their logs (warm-up, then timed, rolled back)" % n)
+        self.whole_statement(action, schema, hq, params, limit=n)
+        self.vacuum(("tds_sync_queue", "tds_sync_logs"))
+        s_rows, s_seconds, _w = self.whole_statement(action, schema, hq, params, limit=n)
+        self.vacuum(("tds_sync_queue", "tds_sync_logs"))
         logs_before = self.sql("SELECT count(*) FROM tds_sync_logs")[0][0]
         args = {"run_id": "bench-cleanup", "backup_dir": os.path.join(self.work, "backups"), "confirm": True,
                 "targets": ["queue"], "completed_older_than_days": days, "limit": n,
@@ -532,10 +681,14 @@ class Bench:
         deleted = result["deleted"]
         holds = [b["lock_hold_ms"] for b in batches]
         backup = result.get("backup_file")
+        rate = deleted.get("queue", 0) / wall
+        s_rate = s_rows / s_seconds if s_seconds else 0
         out = {"history": history, "options": {k: v for k, v in args.items() if k != "backup_dir"},
                "eligible_rows": eligible, "deleted": deleted, "sync_logs_deleted": logs_before - logs_after,
-               "wall_s": round(wall, 2), "rows_per_s": round(deleted.get("queue", 0) / wall, 0),
+               "wall_s": round(wall, 2), "rows_per_s": round(rate, 0),
                "rows_per_s_with_logs": round((deleted.get("queue", 0) + logs_before - logs_after) / wall, 0),
+               "statement": {"rows": s_rows, "seconds": round(s_seconds, 2), "rows_per_s": round(s_rate, 0)},
+               "ratio_to_statement": round(rate / s_rate, 3) if s_rate else None,
                "batches_in_log": len(batches),
                "lock_hold_ms": {"max": max(holds) if holds else None, "p50": pct(holds, 50), "p99": pct(holds, 99)},
                "statements_ms": self.last_statement_kinds,
@@ -543,9 +696,81 @@ class Bench:
                "module_max_rss_mib": round(rss / MiB, 1)}
         if backup and os.path.exists(backup):
             os.unlink(backup)
-        log("cleanup: %s in %.1f s = %.0f queue rows/s, longest lock hold %s ms" % (
-            deleted, wall, out["rows_per_s"], out["lock_hold_ms"]["max"]))
+        log("cleanup: %s in %.1f s = %.0f queue rows/s vs one DELETE %.0f rows/s (x%.2f), longest lock hold %s ms, "
+            "max RSS %.0f MiB" % (deleted, wall, rate, s_rate, out["ratio_to_statement"] or 0,
+                                  out["lock_hold_ms"]["max"], out["module_max_rss_mib"]))
         return out
+
+    # -- 6. preview against heal -----------------------------------------------------------------
+    def heal_lock_poller(self):
+        """Samples, every 50 ms, whether a heal lock (advisory) is held on the bench database;
+        returns (thread, stop event, list of (time, held))."""
+        import threading
+        samples, stop = [], threading.Event()
+
+        def poll():
+            conn = self.connect(application_name="bench-lock-poller")
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                while not stop.is_set():
+                    cur.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+                    samples.append((time.time(), cur.fetchone()[0] > 0))
+                    stop.wait(0.05)
+            conn.close()
+
+        thread = threading.Thread(target=poll, daemon=True)
+        thread.start()
+        return thread, stop, samples
+
+    @staticmethod
+    def held_seconds(samples):
+        held = [t for t, h in samples if h]
+        return round(held[-1] - held[0] + 0.05, 2) if held else 0.0
+
+    def heal_playbook(self, tag, extra_args):
+        reports = os.path.join(self.work, "reports-%s" % tag)
+        env = dict(self.pg_env(), ZOHO_REPORT_DIR=reports, ANSIBLE_NOCOLOR="1")
+        thread, stop, samples = self.heal_lock_poller()
+        try:
+            wall, rc, _rss, _tree, tail = procs.run_playbook(
+                os.path.join(ROOT, "heal.yml"), env, ["-e", "zoho_heal_confirm=true", "-e", "zoho_heal_restart=false"]
+                + list(extra_args))
+        finally:
+            stop.set()
+            thread.join()
+        report = None
+        found = sorted(glob.glob(os.path.join(reports, "*", "heal-*.json")))
+        if found:
+            with open(found[-1]) as fh:
+                report = json.load(fh)
+        counts = {}
+        if report:
+            for a in report.get("actions", []):
+                counts[a["action"]] = dict((k, v) for k, v in (a.get("counts") or {}).items()
+                                           if k not in ("batches", "skipped_locked", "backed_up"))
+        return {"wall_s": round(wall, 2), "rc": rc, "heal_lock_held_s": self.held_seconds(samples),
+                "status": report.get("status") if report else None, "counts": counts,
+                "error": report.get("error") if report else tail[-1500:]}
+
+    def measure_preview(self, history):
+        """heal.yml --check --diff against heal.yml on the same data (the preview writes
+        nothing, so the heal runs second on the very rows the preview saw), both confirmed,
+        cleanup included, with the role's default limits."""
+        dataset = self.dataset(history)
+        log("preview: heal.yml --check --diff -e zoho_heal_confirm=true at %s history" % fmt_n(history))
+        preview = self.heal_playbook("preview-%d" % history, ["--check", "--diff"])
+        log("preview: %.1f s rc %s, heal lock held %.1f s" % (preview["wall_s"], preview["rc"],
+                                                              preview["heal_lock_held_s"]))
+        log("preview: heal.yml -e zoho_heal_confirm=true on the same rows")
+        heal = self.heal_playbook("heal-%d" % history, [])
+        log("preview: heal %.1f s rc %s, heal lock held %.1f s" % (heal["wall_s"], heal["rc"], heal["heal_lock_held_s"]))
+        same = dict((k, preview["counts"].get(k) == heal["counts"].get(k)) for k in heal["counts"])
+        return {"history": history, "dataset_copy_s": dataset.get("copy_s"), "preview": preview, "heal": heal,
+                "time_ratio": round(preview["wall_s"] / heal["wall_s"], 2) if heal["wall_s"] else None,
+                "lock_ratio": round(preview["heal_lock_held_s"] / heal["heal_lock_held_s"], 2)
+                if heal["heal_lock_held_s"] else None,
+                "same_counts": same}
 
     def checkpoint(self):
         """Keep what was measured so far (a long run that is stopped keeps its figures)."""
@@ -573,7 +798,10 @@ class Bench:
         r["machine"] = machine_info()
         r["load_average_start"] = load_average()
         self.start()
-        r["versions"] = versions(self.conn)
+        admin = psycopg2.connect(self.cluster.dsn())
+        r["versions"] = versions(admin)
+        admin.close()
+        sampler = LoadSampler().start()
         r["cluster_settings"] = bench_cluster.describe_settings()
         r["profile"] = dict(self.p)
         r["datasets"], r["facts"], r["health"] = [], [], []
@@ -597,6 +825,13 @@ class Bench:
                     self.checkpoint()
                 if "cleanup" in phases:
                     r["cleanup"] = self.guarded("cleanup", self.measure_cleanup, history)
+                    self.checkpoint()
+        if "preview" in phases:
+            r["preview"] = []
+            for history in self.p.get("preview_sizes") or []:
+                r["preview"].append(self.guarded("preview", self.measure_preview, history))
+                self.checkpoint()
+        r["load_during"] = sampler.stop()
         r["load_average_end"] = load_average()
         r["finished_at"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         r["targets"] = targets(r)
@@ -643,6 +878,12 @@ def targets(r):
                 add("heal throughput (%s)" % name, ">= %d rows/s" % TARGET_HEAL_RATE, "run failed", False,
                     run["error"][:200])
                 continue
+            if run.get("ratio_to_statement") is not None:
+                add("%s vs one statement at %s history" % (name, fmt_n(heal["history"])),
+                    ">= %d %%" % (TARGET_HEAL_RATIO * 100), "%d %%" % round(run["ratio_to_statement"] * 100),
+                    run["ratio_to_statement"] >= TARGET_HEAL_RATIO,
+                    "%d rows/s vs %d rows/s (%d rows)" % (run["rows_per_s"], run["statement"]["rows_per_s"],
+                                                          run["rows"]))
             add("heal throughput (%s)" % name, ">= %d rows/s" % TARGET_HEAL_RATE, "%d rows/s" % run["rows_per_s"],
                 run["rows_per_s"] >= TARGET_HEAL_RATE, "%d rows in %.1f s, batch_size %d" % (
                     run["rows"], run["wall_s"], heal["batch_size"]))
@@ -655,6 +896,27 @@ def targets(r):
             add("worker claim p99 during heal vs baseline", "<= %gx" % TARGET_CLAIM_P99,
                 "%.2fx" % heal["claim_p99_ratio"], heal["claim_p99_ratio"] <= TARGET_CLAIM_P99,
                 "%.2f ms vs %.2f ms" % (heal["claims_during_heal"]["p99_ms"], heal["claims_baseline"]["p99_ms"]))
+    c = r.get("cleanup")
+    if c and "error" not in c and c.get("ratio_to_statement") is not None:
+        add("cleanup vs one DELETE of the same rows", "(measured)", "%d %%" % round(c["ratio_to_statement"] * 100),
+            None, "%d rows/s vs %d rows/s; %s MiB max RSS" % (c["rows_per_s"], c["statement"]["rows_per_s"],
+                                                             c["module_max_rss_mib"]))
+    for pv in r.get("preview") or []:
+        if "error" in pv:
+            add("preview vs heal", "<= heal", "run failed", False, pv["error"][:200])
+            continue
+        at = fmt_n(pv["history"])
+        ok = pv["preview"]["rc"] == 0 and pv["preview"]["wall_s"] <= pv["heal"]["wall_s"]
+        add("preview time vs heal at %s history" % at, "<= 1.0x", "%.2fx" % pv["time_ratio"], ok,
+            "%.1f s (rc %s) vs %.1f s (rc %s)" % (pv["preview"]["wall_s"], pv["preview"]["rc"], pv["heal"]["wall_s"],
+                                                  pv["heal"]["rc"]))
+        if pv.get("lock_ratio") is not None:
+            add("preview heal-lock hold vs heal at %s history" % at, "<= 1.0x", "%.2fx" % pv["lock_ratio"],
+                pv["preview"]["heal_lock_held_s"] <= pv["heal"]["heal_lock_held_s"],
+                "%.1f s vs %.1f s" % (pv["preview"]["heal_lock_held_s"], pv["heal"]["heal_lock_held_s"]))
+        add("preview counts equal the heal's at %s history" % at, "every action", "%d of %d" % (
+            sum(1 for v in pv["same_counts"].values() if v), len(pv["same_counts"])),
+            all(pv["same_counts"].values()), "")
     mem = r.get("memory")
     if mem:
         rss = mem["facts_module_max_rss_mib"]["max"]
@@ -685,13 +947,17 @@ def render(r, command):
         v["postgresql"], v["python"], v["ansible_core"], v["psycopg2"]))
     add("Cluster settings: %s." % ", ".join("%s=%s" % kv for kv in sorted(r["cluster_settings"].items())))
     add("Command: `%s`. Every figure is the median of the repetitions unless it says max/p99." % command)
+    ld = r.get("load_during") or {}
+    if ld.get("median") is not None:
+        add("Load average (1 min) during the run: min %s, median %s, max %s (%d samples, every 10 s)." % (
+            ld["min"], ld["median"], ld["max"], len(ld["samples"])))
     add("")
     add("## Targets")
     add("")
     add("| target | wanted | figure | met |")
     add("|---|---|---|---|")
     for t in r["targets"]:
-        met = "met" if t["met"] else "NOT met"
+        met = "measured" if t["met"] is None else ("met" if t["met"] else "NOT met")
         if not t["at_10m"] and t["target"].startswith("facts "):
             met += " (at %s)" % fmt_n(r["facts"][-1]["history"])
         add("| %s | %s | %s | %s |" % (t["target"], t["wanted"], t["figure"], met))
@@ -756,16 +1022,17 @@ def render(r, command):
         add("## 3. Heal with %d claim probes at %s history (batch_size %d)" % (
             heal["workers"], fmt_n(heal["history"]), heal["batch_size"]))
         add("")
-        add("| module | rows | wall | rows/s | batches | longest lock hold | p99 lock hold | skipped (locked) |"
-            " claim p50 / p99 / max during |")
-        add("|---|---|---|---|---|---|---|---|---|")
+        add("| action | module | rows | wall | rows/s | one statement rows/s | ratio | batches | longest lock hold |"
+            " p99 lock hold | skipped (locked) | claim p50 / p99 / max during |")
+        add("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for name, run in heal["runs"].items():
             if "error" in run:
-                add("| %s | failed: %s | | | | | | | |" % (name, run["error"][:300].replace("|", "/")))
+                add("| %s | failed: %s | | | | | | | | | | |" % (name, run["error"][:300].replace("|", "/")))
                 continue
             c = run["claims_during"]
-            add("| %s | %s | %.1f s | %d | %d | %s ms | %s ms | %d | %s / %s / %s ms |" % (
-                name, "{:,}".format(run["rows"]), run["wall_s"], run["rows_per_s"], run["batches"],
+            add("| %s | %s | %s | %.1f s | %d | %d | %d %% | %d | %s ms | %s ms | %d | %s / %s / %s ms |" % (
+                name, run["module"], "{:,}".format(run["rows"]), run["wall_s"], run["rows_per_s"],
+                run["statement"]["rows_per_s"], round((run["ratio_to_statement"] or 0) * 100), run["batches"],
                 run["lock_hold_ms"]["max"], run["lock_hold_ms"]["p99"], run["skipped_locked"],
                 c["p50_ms"], c["p99_ms"], c["max_ms"]))
         add("")
@@ -784,6 +1051,11 @@ def render(r, command):
             "p50 %s, p99 %s, max %s (%d claims); p99 ratio %sx." % (
                 b["p50_ms"], b["p99_ms"], b["max_ms"], b["claims"], d["p50_ms"], d["p99_ms"], d["max_ms"],
                 d["claims"], heal["claim_p99_ratio"]))
+        st = heal.get("claims_during_statements")
+        if st:
+            add("")
+            add("During the single statements: p50 %s, p99 %s, max %s ms (%d claims)." % (
+                st["p50_ms"], st["p99_ms"], st["max_ms"], st["claims"]))
         add("")
     mem = r.get("memory")
     if mem:
@@ -809,11 +1081,31 @@ def render(r, command):
         add("")
         add("zoho_cleanup targets=[queue], completed_older_than_days=%d, limit=%s, batch_size=%d: deleted %s "
             "queue rows and %s sync logs in %.1f s = %d queue rows/s (%d rows/s with the logs); "
-            "longest lock hold %s ms (p99 %s ms); backup file %s MiB; module max RSS %.1f MiB." % (
+            "longest lock hold %s ms (p99 %s ms); backup file %s MiB; module max RSS %.1f MiB. "
+            "One DELETE of the same rows with their logs (rolled back): %s rows in %.1f s = %d rows/s; "
+            "ratio %d %%." % (
                 c["options"]["completed_older_than_days"], "{:,}".format(c["options"]["limit"]),
                 c["options"]["batch_size"], "{:,}".format(c["deleted"].get("queue", 0)),
                 "{:,}".format(c["sync_logs_deleted"]), c["wall_s"], c["rows_per_s"], c["rows_per_s_with_logs"],
-                c["lock_hold_ms"]["max"], c["lock_hold_ms"]["p99"], c["backup_mib"], c["module_max_rss_mib"]))
+                c["lock_hold_ms"]["max"], c["lock_hold_ms"]["p99"], c["backup_mib"], c["module_max_rss_mib"],
+                "{:,}".format(c["statement"]["rows"]), c["statement"]["seconds"], c["statement"]["rows_per_s"],
+                round((c.get("ratio_to_statement") or 0) * 100)))
+        add("")
+    previews = r.get("preview") or []
+    if previews:
+        add("## 6. heal.yml --check --diff against heal.yml, confirmed, cleanup included (default limits)")
+        add("")
+        add("| history | preview | rc | heal lock held | heal | rc | heal lock held | time ratio | same counts |")
+        add("|---|---|---|---|---|---|---|---|---|")
+        for pv in previews:
+            if "error" in pv:
+                add("| %s | failed: %s | | | | | | | |" % (fmt_n(pv["history"]), pv["error"][:200].replace("|", "/")))
+                continue
+            add("| %s | %.1f s | %s | %.1f s | %.1f s | %s | %.1f s | %.2fx | %s |" % (
+                fmt_n(pv["history"]), pv["preview"]["wall_s"], pv["preview"]["rc"], pv["preview"]["heal_lock_held_s"],
+                pv["heal"]["wall_s"], pv["heal"]["rc"], pv["heal"]["heal_lock_held_s"], pv["time_ratio"] or 0,
+                "yes" if all(pv["same_counts"].values()) else "no: %s" % ", ".join(
+                    k for k, v in pv["same_counts"].items() if not v)))
         add("")
     return "\n".join(lines) + "\n"
 
@@ -878,11 +1170,18 @@ def main(argv=None):
     parser.add_argument("--heal-batch", type=int)
     parser.add_argument("--cleanup-rows", type=int)
     parser.add_argument("--out-dir", default=RESULTS_DIR)
+    parser.add_argument("--cache", default=bench_cache.CACHE_DIR,
+                        help="dataset cache (default bench/.cache; each history generated once)")
+    parser.add_argument("--no-cache", dest="cache", action="store_const", const=None,
+                        help="generate every dataset into a throwaway cluster")
+    parser.add_argument("--preview-sizes", help="comma-separated history sizes of the preview-vs-heal phase")
     args = parser.parse_args(argv)
     name = args.profile or "quick"
     profile = dict(PROFILES[name])
     if args.sizes:
         profile["sizes"] = [int(s) for s in args.sizes.split(",")]
+    if args.preview_sizes:
+        profile["preview_sizes"] = [int(s) for s in args.preview_sizes.split(",") if s]
     for key in ("reps", "heal_rows", "heal_batch", "cleanup_rows"):
         if getattr(args, key) is not None:
             profile[key] = getattr(args, key)

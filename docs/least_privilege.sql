@@ -21,8 +21,10 @@
 --
 -- The tables are those of the production schema in schema public; with a different
 -- queue_schema mapping, grant the same on the mapped tables and columns.
+-- A check-mode run checks these grants against what each action's real run needs
+-- (has_table_privilege and friends) and says per action what the role lacks.
 -- tests/reliability/test_least_privilege.py runs health, heal and restore as these roles
--- and shows that everything else (schema changes, payload updates, DELETE from the
+-- (and previews as the wrong ones) and shows that everything else (schema changes, payload updates, DELETE from the
 -- dead-letter queue, INSERT into the queue as heal, ...) is refused with SQLSTATE 42501.
 
 DO $$
@@ -57,7 +59,8 @@ GRANT zoho_health TO zoho_heal;
 
 -- The queue's state columns: the only ones zoho_requeue / zoho_dlq_move write
 -- (status; the lease locked_by + lock_expires_at; next_retry_at; attempt_count, reset by
--- an explicit dead-letter re-drive). Never the payload, ids, errors or timestamps.
+-- an explicit dead-letter re-drive; the stranded reset writes the same columns). Never the
+-- payload, ids, errors or timestamps.
 GRANT UPDATE (status, locked_by, lock_expires_at, next_retry_at, attempt_count)
    ON public.tds_sync_queue TO zoho_heal;
 

@@ -32,16 +32,20 @@ def test_smoke_run_writes_results(tmp_path):
     assert set(facts["naive_per_query_ms"]) == {"status_counts", "last_sync_per_entity", "error_patterns"}
     assert set(facts["facts_per_query_ms"]) >= {"live_counts", "error_groups", "workers"}
     heal = r["heal"]
-    assert heal["runs"]["zoho_dlq_move"]["rows"] == 300
-    assert heal["runs"]["zoho_requeue"]["rows"] == 300
+    assert set(heal["runs"]) == {"requeue_failed", "clear_stuck", "move_exhausted"}
     for run in heal["runs"].values():
+        # the walk and the one statement changed the same rows (at least the 300 added for it)
+        assert run["rows"] >= 300 and run["rows"] == run["statement"]["rows"], run
+        assert run["ratio_to_statement"] > 0
         # every committed batch was found in the server log with its lock hold
         assert run["batches_in_log"] == run["batches"] and run["lock_hold_ms"]["max"] is not None
-    assert heal["claims_baseline"]["claims"] > 0 and heal["claims_during_heal"]["claims"] > 0
-    assert r["cleanup"]["deleted"]["queue"] == 50
+    # (a 300-row walk may end between two polls of the probes: no claim during it is possible)
+    assert heal["claims_baseline"]["claims"] > 0 and heal["claims_during_heal"]["claims"] >= 0
+    assert r["cleanup"]["deleted"]["queue"] == 50 and r["cleanup"]["statement"]["rows"] == 50
     names = [t["target"] for t in r["targets"]]
     assert any(n.startswith("facts vs naive") for n in names)
-    assert all(t["met"] in (True, False) for t in r["targets"])
+    # every target is met or not; a figure without a target (cleanup against one DELETE) says so
+    assert all(t["met"] in (True, False) or (t["met"] is None and t["wanted"] == "(measured)") for t in r["targets"])
     text = open(md).read()
     assert "## Targets" in text and "## 1. zoho_queue_facts" in text and "## 3. Heal" in text
     assert "Seq Scan" in open(plans).read() or "Index" in open(plans).read()

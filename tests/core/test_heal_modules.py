@@ -39,7 +39,9 @@ def test_check_reports_exact_rows_and_writes_nothing(mixed, module, args, expect
     assert mixed.checksum() == before
     assert sorted(result["ids"]) == sorted(str(mixed.rows[k]) for k in expected)
     assert result["changed"] is True
-    assert set(result["diff"]["before"]) == set(result["ids"])
+    # every row is in the result, and each is named in the diff table
+    assert set(r["id"] for r in result["rows"]) == set(result["ids"])
+    assert all(row_id in result["diff"]["prepared"] for row_id in result["ids"])
     # the apply touches exactly the rows check mode announced
     applied = heal(mixed, module, **args)
     assert sorted(applied["ids"]) == sorted(result["ids"])

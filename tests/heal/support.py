@@ -4,6 +4,7 @@ a fake `docker` for service control, a syslog socket, and readers of the run's t
 import glob
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -143,6 +144,14 @@ class HealRunner:
                 with open(os.path.join(base, name), "rb") as fh:
                     chunks.append(fh.read().decode("utf-8", "replace"))
         return "\n".join(chunks)
+
+
+UUID_AT_START = re.compile(r"^\s+([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\s", re.M)
+
+
+def diff_ids(text):
+    """The row ids the --diff tables list (each table row starts with the row's id)."""
+    return set(UUID_AT_START.findall(text))
 
 
 def action(report, name):

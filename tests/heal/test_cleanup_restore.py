@@ -47,7 +47,9 @@ def test_refuses_without_confirm_and_check_mode_writes_nothing(tsh_db, tmp_path,
     assert preview["_rc"] == 0 and preview["changed"] is True
     assert preview["deleted"] == {"queue": 7, "logs": 4, "inbox": 8}
     assert sorted(preview["ids"]["queue"]) == sorted(old_data["old"])
-    assert any(old_data["old"][0] in key for key in preview["diff"]["before"])
+    assert old_data["old"][0] in preview["diff"]["prepared"]
+    assert preview["backup_file"] is None  # a preview names no backup it does not write
+    assert set(r["id"] for r in preview["rows"] if r["table"] == "queue") == set(old_data["old"])
     assert tsh_db.checksum() == before
     assert not os.path.exists(str(tmp_path / "backups"))
 

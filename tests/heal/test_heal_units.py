@@ -9,7 +9,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tsh.zoho_sync.plugins.filter.zoho_heal import business_hours, heal_plan
-from helpers.modules import run_module
+from helpers.modules import run_action
 from heal.support import SyslogSink
 
 WEEK = {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "18:00", "timezone": "Asia/Baghdad"}
@@ -90,10 +90,10 @@ def test_the_decision_tree():
         heal_plan({}, {}, {})
 
 
-def audit(tmp_path, record, **args):
+def audit(tmp_path, record, check=False, **args):
     params = dict(path=str(tmp_path / "audit" / "audit.jsonl"), record=record)
     params.update(args)
-    return run_module("zoho_audit", params)
+    return run_action("tsh.zoho_sync.zoho_audit", params, check=check)
 
 
 def test_audit_appends_redacts_and_sends_to_syslog(tmp_path):
@@ -128,5 +128,28 @@ def test_audit_appends_redacts_and_sends_to_syslog(tmp_path):
 
 
 def test_audit_check_mode_writes_nothing(tmp_path):
-    result = run_module("zoho_audit", dict(path=str(tmp_path / "a.jsonl"), record={"run_id": "r"}), check=True)
+    result = run_action("tsh.zoho_sync.zoho_audit", dict(path=str(tmp_path / "a.jsonl"), record={"run_id": "r"}),
+                        check=True)
     assert result["_rc"] == 0 and not os.path.exists(str(tmp_path / "a.jsonl"))
+
+
+def test_audit_refuses_a_facility_outside_its_choices(tmp_path):
+    result = run_action("tsh.zoho_sync.zoho_audit", dict(path=str(tmp_path / "a.jsonl"), record={"run_id": "r"},
+                                                         facility="kern"))
+    assert result["_rc"] != 0 and "facility" in result["msg"] and "local0" in result["msg"]
+    assert not os.path.exists(str(tmp_path / "a.jsonl"))
+
+
+def test_the_heal_guide_states_each_action_as_declared():
+    """docs/heal.md lists each action's condition and change in the words its declaration
+    gives the audit records: the guide cannot drift from what the code does."""
+    from ansible_collections.tsh.zoho_sync.plugins.module_utils import heal_actions as ha
+    from ansible_collections.tsh.zoho_sync.plugins.module_utils.queue_schema import QueueSchema
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                           "docs", "heal.md")) as fh:
+        guide = fh.read()
+    schema = QueueSchema()
+    for action in [ha.CLEAR_STUCK, ha.REQUEUE_FAILED, ha.MOVE_EXHAUSTED, ha.RECONCILE, ha.RESET_STRANDED,
+                   ha.REDRIVE] + list(ha.CLEANUP.values()):
+        row = "| `%s` | %s | %s |" % (action.name, action.condition_words(), action.change_words(schema))
+        assert row in guide, row

@@ -35,3 +35,24 @@ def run_module(name, args, check=False, diff=False, env=None, timeout=120):
     result["_rc"] = proc.returncode
     result["_stderr"] = proc.stderr
     return result
+
+
+def run_action(name, args, check=False, timeout=120):
+    """Run one task of an action plugin (a module whose work happens on the controller) the
+    way a play does: ``ansible localhost -m <name>`` with the JSON callback; returns the
+    task's result with ``_rc``."""
+    from helpers.playbook import ANSIBLE_CFG, ansible_bin
+    env = dict(os.environ, ANSIBLE_CONFIG=ANSIBLE_CFG, ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+               ANSIBLE_STDOUT_CALLBACK="json")
+    cmd = [ansible_bin("ansible"), "localhost", "-i", "localhost,", "-c", "local", "-m", name,
+           "-a", json.dumps(args)] + (["--check"] if check else [])
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout)
+    try:
+        out = json.loads(proc.stdout)
+        result = out["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    except (ValueError, KeyError, IndexError):
+        raise AssertionError("%s printed no JSON result (rc=%s)\nstdout: %s\nstderr: %s"
+                             % (name, proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))
+    result["_rc"] = proc.returncode
+    result["_stderr"] = proc.stderr
+    return result

@@ -4,6 +4,7 @@ and heal.yml as a zoho_heal member, zoho_restore as a zoho_restore member, and a
 them do their whole job; anything outside those grants is refused by the server
 (SQLSTATE 42501)."""
 
+import glob
 import json
 import os
 
@@ -14,7 +15,7 @@ from helpers.modules import run_module
 from testbed.generate import generate
 
 from reliability import support
-from reliability.playbooks import heal_playbook, health_playbook, run_heal, run_health
+from reliability.playbooks import heal_playbook, health_playbook, run_heal, run_health, run_playbook
 
 SQL = os.path.join(support.ROOT, "docs", "least_privilege.sql")
 USERS = {"health": ("zoho_lp_health", "Health-pw-1"), "heal": ("zoho_lp_heal", "Heal-pw-2"),
@@ -151,3 +152,58 @@ def test_playbooks_run_as_their_roles(lp_db, tmp_path):
                      "AND attempt_count >= max_retry_attempts")
     assert left == 0
     support.RESULTS.add("least_privilege", playbook_runs_as_roles=1)
+
+
+def latest_report(report_dir, kind):
+    [path] = sorted(glob.glob(os.path.join(str(report_dir), "localhost", "%s-*.json" % kind)))[-1:]
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def test_previews_say_per_action_what_the_role_would_be_refused(lp_db, tmp_path):
+    """A preview run as a role that may only read announces no work the real run would
+    be refused: each action says which privilege is missing."""
+    user, password = USERS["health"]
+    before = lp_db.checksum()
+    result = run_heal(lp_db, tmp_path, "--check", "--diff", "-e", "zoho_heal_confirm=true", "-e",
+                      "zoho_heal_stuck_after_minutes=1", user=user, password=password)
+    assert result.rc == 0, result
+    assert lp_db.checksum() == before
+    report = latest_report(tmp_path, "heal")
+    by_action = dict((a["action"], a) for a in report["actions"])
+    for name in ("clear_stuck", "requeue_failed", "move_exhausted", "cleanup"):
+        assert by_action[name]["status"] == "refused", (name, by_action[name])
+    assert "UPDATE (status" in by_action["requeue_failed"]["reason"]
+    assert "INSERT (" in by_action["move_exhausted"]["reason"] and "tds_dead_letter_queue" in \
+        by_action["move_exhausted"]["reason"]
+    assert "DELETE on public.tds_sync_queue" in by_action["cleanup"]["reason"]
+    assert "would be refused" in result.stdout
+    support.RESULTS.add("least_privilege", previews_refused=4)
+
+
+def test_rollback_preview_says_insert_is_missing_and_the_run_changes_nothing(lp_db, tmp_path):
+    heal = as_user(lp_db, "heal")
+    backups = os.path.join(str(tmp_path), "backups")
+    cleaned = ok(run_module("zoho_cleanup", dict(heal, run_id="lp-rb", backup_dir=backups, confirm=True,
+                                                 targets=["queue"])))
+    assert cleaned["deleted"]["queue"] > 0
+    user, password = USERS["heal"]
+    preview = run_playbook(lp_db, tmp_path, "playbooks/rollback.yml", "--check", "-e", "zoho_rollback_run_id=lp-rb",
+                           user=user, password=password)
+    assert preview.rc == 0, preview
+    assert "the real run would be refused" in preview.output and "lacks INSERT on public.tds_sync_queue" in \
+        preview.output, preview
+    with open(os.path.join(str(tmp_path), "audit.jsonl")) as fh:
+        records = [json.loads(line) for line in fh if line.strip()]
+    restore = [r for r in records if r["action"] == "restore"]
+    assert restore and restore[-1]["status"] == "refused" and restore[-1]["mode"] == "check"
+    before = lp_db.checksum()
+    refused = run_playbook(lp_db, tmp_path, "playbooks/rollback.yml", "-e", "zoho_rollback_run_id=lp-rb",
+                           user=user, password=password)
+    assert refused.rc != 0 and "lacks INSERT" in refused.output
+    assert lp_db.checksum() == before
+    user, password = USERS["restore"]
+    restored = run_playbook(lp_db, tmp_path, "playbooks/rollback.yml", "-e", "zoho_rollback_run_id=lp-rb",
+                            user=user, password=password)
+    assert restored.rc == 0, restored
+    support.RESULTS.add("least_privilege", rollback_previews_refused=1)

@@ -2,10 +2,6 @@
 # Copyright: (c) 2026, TSH operations team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 
 class ModuleDocFragment(object):
     # The schema mapping option every module of tsh.zoho_sync shares.

@@ -3,12 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The audit trail of heal runs: one JSON line per action, appended under an exclusive
 flock with a single O_APPEND write and fsync'd, plus a short form to syslog. Used by
-the zoho_audit action plugin (on the controller, the usual case) and by the zoho_audit
-module (when run on a host). Secrets are masked whatever the caller passes."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+the zoho_audit action plugin, on the controller (modules/zoho_audit.py is its
+documentation). Secrets are masked whatever the caller passes."""
 
 import datetime
 import fcntl
@@ -24,6 +20,16 @@ FACILITIES = {"user": 1, "daemon": 3, "local0": 16, "local1": 17, "local2": 18, 
               "local4": 20, "local5": 21, "local6": 22, "local7": 23}
 SYSLOG_MAX = 1800
 TAG_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+
+# The options of tsh.zoho_sync.zoho_audit (documented in modules/zoho_audit.py).
+ARGUMENT_SPEC = dict(
+    path=dict(type="path", required=True),
+    record=dict(type="dict", required=True),
+    syslog=dict(type="bool", default=True),
+    syslog_socket=dict(type="path", default="/dev/log"),
+    syslog_tag=dict(type="str", default="tsh-zoho-sync"),
+    facility=dict(type="str", default="user", choices=sorted(FACILITIES)),
+)
 
 
 class AuditError(Exception):

@@ -9,23 +9,25 @@ lock_timeout and statement_timeout, so a heal can never hang behind a worker and
 health check can never pile up behind a slow query.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import os
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+# The one place psycopg2 is imported: the modules must load (for ansible-doc and
+# ansible-test's import test) where it is missing, and then fail with one clear message
+# (ensure_psycopg2). Every other module_utils takes psycopg2 and sql from here.
 PSYCOPG2_IMPORT_ERROR = None
 try:
     import psycopg2
     import psycopg2.extensions
     import psycopg2.extras
+    import psycopg2.sql
+    sql = psycopg2.sql
     HAS_PSYCOPG2 = True
 except ImportError:
     psycopg2 = None
+    sql = None
     HAS_PSYCOPG2 = False
     PSYCOPG2_IMPORT_ERROR = traceback.format_exc()
 
@@ -140,9 +142,7 @@ def connect(module, read_only=False):
     params = module.params
     try:
         conn = psycopg2.connect(options=session_options(params), **connect_params(params))
-    except psycopg2.OperationalError as exc:
-        module.fail_json(msg="Cannot connect to %s: %s" % (describe_target(params), clean_error(exc)))
-    except Exception as exc:  # e.g. an invalid option value reaching libpq
+    except Exception as exc:  # refused, unreachable, bad password, or an option value libpq rejects
         module.fail_json(msg="Cannot connect to %s: %s" % (describe_target(params), clean_error(exc)))
     try:
         conn.set_session(readonly=read_only, autocommit=False)

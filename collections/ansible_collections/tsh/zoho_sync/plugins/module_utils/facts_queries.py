@@ -29,6 +29,13 @@ UUID_RE = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-
 # a hex word of 8+ characters mixing digits and letters (hashes, Zoho ids), either order
 HEX_RE = "\\m(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\\M"
 NUM_RE = "[0-9]+"
+PATTERN_PARAMS = {"uuid_re": UUID_RE, "hex_re": HEX_RE, "num_re": NUM_RE}
+
+
+def pattern_sql(message):
+    """SQL: the error pattern of ``message`` (needs PATTERN_PARAMS among the query's arguments)."""
+    return sql.SQL("regexp_replace(regexp_replace(regexp_replace({}, %(uuid_re)s, '<uuid>', 'g'), "
+                   "%(hex_re)s, '<hex>', 'g'), %(num_re)s, '<n>', 'g')").format(message)
 
 
 def _status_in(schema, statuses):
@@ -179,8 +186,8 @@ def error_groups(cur, schema, params):
     with the counts the diagnoses need per group. Returns (rows, truncated)."""
     where, args = _status_in(schema, ("failed", "retry", "dead_letter"))
     args.update(params)
-    args.update({"uuid_re": UUID_RE, "hex_re": HEX_RE, "num_re": NUM_RE, "http_re": HTTP_STATUS_RE,
-                 "max_groups": MAX_ERROR_GROUPS + 1})
+    args.update(PATTERN_PARAMS)
+    args.update({"http_re": HTTP_STATUS_RE, "max_groups": MAX_ERROR_GROUPS + 1})
     code = schema.col("error_code") if schema.has("error_code") else sql.SQL("NULL::text")
     msg = schema.col("error_message") if schema.has("error_message") else sql.SQL("NULL::text")
     cur.execute(sql.SQL(
@@ -188,10 +195,7 @@ def error_groups(cur, schema, params):
         WITH failing AS (
             SELECT {status}::text AS status, {entity}::text AS entity, {code}::text AS code,
                    {msg} AS message, {activity} AS seen, {attempts} < {budget} AS budget_left,
-                   regexp_replace(regexp_replace(regexp_replace(
-                       COALESCE({msg}, '(no error message)'),
-                       %(uuid_re)s, '<uuid>', 'g'), %(hex_re)s, '<hex>', 'g'), %(num_re)s, '<n>', 'g')
-                       AS pattern,
+                   {pattern} AS pattern,
                    substring(COALESCE({msg}, '') FROM %(http_re)s) AS http
               FROM {queue} WHERE {where}
         )
@@ -210,7 +214,8 @@ def error_groups(cur, schema, params):
          LIMIT %(max_groups)s
         """).format(status=schema.col("status"), entity=schema.col("entity_type"), code=code, msg=msg,
                     activity=schema.activity_expr(), attempts=schema.col("attempt_count"),
-                    budget=schema.max_attempts_expr(), queue=schema.queue, where=where), args)
+                    budget=schema.max_attempts_expr(), queue=schema.queue, where=where,
+                    pattern=pattern_sql(sql.SQL("COALESCE({}, '(no error message)')").format(msg))), args)
     rows = cur.fetchall()
     truncated = len(rows) > MAX_ERROR_GROUPS
     return rows[:MAX_ERROR_GROUPS], truncated

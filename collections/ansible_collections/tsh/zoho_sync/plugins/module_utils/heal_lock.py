@@ -25,10 +25,6 @@ every module session), and the lock is taken inside a transaction that is rolled
 the one each new session makes while it starts, and no tuple written.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import hashlib
 import json
 import os

@@ -6,9 +6,7 @@ merge the shared options, resolve the schema mapping, connect, check the catalog
 and turn any database error into one clear fail_json message (never a traceback,
 never a password)."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -30,6 +28,16 @@ from ansible_collections.tsh.zoho_sync.plugins.module_utils.queue_schema import 
 MAX_LIMIT = 1000000
 MAX_BATCH_SIZE = 10000
 MAX_TEXT = 1000
+# A heal run's id: it names backup files, reports and the heal lock's session.
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,38}$")
+
+
+def check_run_id(run_id):
+    """The run id, or ValueError with the rule it breaks."""
+    if not isinstance(run_id, str) or not RUN_ID_RE.match(run_id):
+        raise ValueError("run_id must be 1-39 letters, digits, '.', '_', ':' or '-' starting with a letter or "
+                         "digit, got %r" % (str(run_id or "")[:80],))
+    return run_id
 
 
 def first_undecodable(value, path):
@@ -156,18 +164,28 @@ def open_session(module, schema, read_only):
     return conn
 
 
-def database_error_message(module, exc, doing):
-    """One line that says what we were doing, where, and what the server said."""
+def database_error_message(module, exc, doing, helps=None):
+    """One line that says what we were doing, where, and what the server said.
+
+    ``doing`` is ``(what a real run does, what a preview does)`` or one phrase; in check
+    mode the message speaks of previewing. ``helps`` names the option that makes the
+    failing statements smaller (for example ``limit``), said on a statement timeout.
+    """
+    if isinstance(doing, tuple):
+        doing = doing[1] if module.check_mode else doing[0]
     code = getattr(exc, "pgcode", None)
     hint = ""
     if code == "55P03":
         hint = " (lock_timeout: another session held the rows; nothing was changed in this batch)"
     elif code == "57014":
-        hint = " (statement_timeout; raise statement_timeout or lower batch_size)"
+        hint = " (statement_timeout; raise statement_timeout or lower %s)" % (helps or "batch_size")
     elif code == "42501":
         hint = " (permission denied: see docs/least_privilege.sql for the grants this needs)"
     elif code in ("57P01", "57P02", "57P03") or isinstance(exc, psycopg2.OperationalError):
-        hint = " (the server closed the connection; the batch in flight was rolled back)"
+        hint = " (the server closed the connection; %s)" % (
+            "nothing was changed" if module.check_mode else "the batch in flight was rolled back")
+    if module.check_mode and code != "55P03":
+        hint += "; nothing was changed (check mode)"
     return "Failed while %s on %s: %s%s" % (doing, describe_target(module.params), clean_error(exc), hint)
 
 

@@ -11,10 +11,6 @@ the path itself: the path if it exists, else the nearest existing ancestor, whic
 be a directory this user can write into. Root ignores permission bits, so a path below
 a regular file is the case that fails for everyone."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import os
 
 

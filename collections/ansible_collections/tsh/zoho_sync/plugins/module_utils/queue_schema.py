@@ -11,29 +11,19 @@ the catalog before any query runs, so a wrong mapping fails with one clear messa
 instead of a query error halfway through.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import copy
 import re
 import uuid
 
-from ansible_collections.tsh.zoho_sync.plugins.module_utils.connection import QueueDatabaseError
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.catalog import enum_labels, table_columns
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.connection import QueueDatabaseError, sql
 # The statuses and entity types are the collection's shared vocabulary; re-exported
 # here under the names the modules import. The entity types validate filters when the
 # entity column is plain text.
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.vocabulary import (  # noqa: F401 pylint: disable=unused-import
     ENTITY_TYPES as TSH_ENTITY_TYPES,
-    LIVE_STATUSES,
     STATUSES,
 )
-
-try:
-    from psycopg2 import sql
-except ImportError:  # reported by connection.ensure_psycopg2
-    sql = None
-
 
 # logical name -> production column; "required" ones cannot be mapped to null.
 QUEUE_COLUMNS = {
@@ -176,8 +166,8 @@ class QueueSchema:
         self.status_is_enum = False
         self.entity_labels = None
         self.id_type = "uuid"
+        self.dlq_id_is_uuid = False
         self.dlq_id_has_default = False
-        self.inspected = False
 
     @staticmethod
     def _optional_table(mapping, key):
@@ -273,15 +263,7 @@ class QueueSchema:
                                       (self.logs_table, self.lcols, "logs_columns")):
                 if table is None:
                     continue
-                cur.execute(
-                    """
-                    SELECT a.attname
-                      FROM pg_catalog.pg_attribute a
-                      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                     WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped
-                    """, (self.schema, table))
-                found = set(r[0] for r in cur.fetchall())
+                found = table_columns(cur, self.schema, table)
                 if not found:
                     raise QueueDatabaseError(
                         "Table %s.%s does not exist (or this user cannot see it); check queue_schema (map %s "
@@ -292,18 +274,10 @@ class QueueSchema:
                            if not (kind == "inbox_columns" and logical == "queue_fk") and name not in found]
                 if missing:
                     raise QueueDatabaseError("Table %s.%s has no column %s" % (self.schema, table, ", ".join(missing)))
-            if self.inbox_table is not None:
-                cur.execute(
-                    """
-                    SELECT 1 FROM pg_catalog.pg_attribute a
-                      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                     WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s AND a.attnum > 0
-                       AND NOT a.attisdropped
-                    """, (self.schema, self.queue_table, self.icols["queue_fk"]))
-                if cur.fetchone() is None:
-                    raise QueueDatabaseError("Table %s.%s has no column %s (queue_schema.inbox_columns.queue_fk)"
-                                             % (self.schema, self.queue_table, self.icols["queue_fk"]))
+            if self.inbox_table is not None and self.icols["queue_fk"] not in table_columns(
+                    cur, self.schema, self.queue_table):
+                raise QueueDatabaseError("Table %s.%s has no column %s (queue_schema.inbox_columns.queue_fk)"
+                                         % (self.schema, self.queue_table, self.icols["queue_fk"]))
         return self
 
     @property
@@ -327,19 +301,7 @@ class QueueSchema:
         with conn.cursor() as cur:
             for table, cols, kind in ((self.queue_table, self.qcols, "queue_columns"),
                                       (self.dlq_table, self.dcols, "dlq_columns")):
-                cur.execute(
-                    """
-                    SELECT a.attname, t.typname, t.typtype, a.atthasdef, t.oid
-                      FROM pg_catalog.pg_attribute a
-                      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                      JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-                     WHERE n.nspname = %s AND c.relname = %s
-                       AND a.attnum > 0 AND NOT a.attisdropped
-                    """,
-                    (self.schema, table),
-                )
-                found = dict((row[0], row[1:]) for row in cur.fetchall())
+                found = table_columns(cur, self.schema, table)
                 if not found:
                     raise QueueDatabaseError(
                         "Table %s.%s does not exist (or this user cannot see it); check queue_schema "
@@ -356,21 +318,13 @@ class QueueSchema:
             status = qfound[self.qcols["status"]]
             self.status_is_enum = status[1] == "e"
             if self.status_is_enum:
-                cur.execute("SELECT enumlabel FROM pg_catalog.pg_enum WHERE enumtypid = %s ORDER BY enumsortorder",
-                            (status[3],))
-                self.status_labels = tuple(r[0] for r in cur.fetchall())
+                self.status_labels = enum_labels(cur, status[3])
             entity = qfound[self.qcols["entity_type"]]
-            if entity[1] == "e":
-                cur.execute("SELECT enumlabel FROM pg_catalog.pg_enum WHERE enumtypid = %s ORDER BY enumsortorder",
-                            (entity[3],))
-                self.entity_labels = tuple(r[0] for r in cur.fetchall())
-            else:
-                self.entity_labels = None
+            self.entity_labels = enum_labels(cur, entity[3]) if entity[1] == "e" else None
             self.id_type = "uuid" if qfound[self.qcols["id"]][0] == "uuid" else "integer"
             did = dfound[self.dcols["id"]]
             self.dlq_id_is_uuid = did[0] == "uuid"
             self.dlq_id_has_default = bool(did[2])
-        self.inspected = True
         return self
 
     @property

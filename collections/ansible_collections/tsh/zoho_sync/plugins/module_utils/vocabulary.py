@@ -15,8 +15,6 @@ __metaclass__ = type
 
 # The production enum tds_event_status, in its own order.
 STATUSES = ("pending", "processing", "completed", "failed", "retry", "dead_letter")
-# Rows not yet done with: everything but completed (their cost is the live set).
-LIVE_STATUSES = tuple(s for s in STATUSES if s != "completed")
 # Rows a worker may claim (pending, and retry once next_retry_at has passed).
 CLAIMABLE_STATUSES = ("pending", "retry")
 # Rows that carry an error of their last attempt.

@@ -6,10 +6,6 @@
 # This is a documentation stub: the work is done on the control node by the action plugin
 # plugins/action/zoho_alert_state.py.
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r'''
 ---
 module: zoho_alert_state

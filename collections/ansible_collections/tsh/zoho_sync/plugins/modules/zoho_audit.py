@@ -1,11 +1,9 @@
-#!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, TSH operations team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+# Documentation only: the action plugin of the same name (plugins/action/zoho_audit.py)
+# does the work, on the controller, with the argument spec of module_utils/audit_log.py.
 
 DOCUMENTATION = r'''
 ---
@@ -26,10 +24,22 @@ description:
     warning, not a failure - the file is the record of truth.
   - In check mode nothing is written; a caller that wants check runs audited too (the C(zoho_heal) role does)
     sets C(check_mode=false) on the task.
-  - An action plugin of the same name does the work on the controller (the control node's audit log, no
-    module round trip); the module does the same on a host when the action plugin is not used.
+  - An action - it runs on the control node (the audit trail lives there, beside the reports), with no module
+    round trip; C(delegate_to) and the connection do not change where the record is written.
 author:
   - TSH operations team (@tsh-ops)
+extends_documentation_fragment:
+  - tsh.zoho_sync.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Writes nothing in check mode.
+  diff_mode:
+    support: none
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on
+      the controller.
+    support: full
 options:
   path:
     description:
@@ -62,8 +72,6 @@ options:
     type: str
     default: user
     choices: [ user, daemon, local0, local1, local2, local3, local4, local5, local6, local7 ]
-notes:
-  - Supports C(check_mode) (writes nothing).
 seealso:
   - module: tsh.zoho_sync.zoho_heal_lock
 '''
@@ -97,31 +105,3 @@ syslog_sent:
   returned: always
   type: bool
 '''
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.tsh.zoho_sync.plugins.module_utils.audit_log import FACILITIES, AuditError, audit
-
-
-def main():
-    module = AnsibleModule(argument_spec=dict(
-        path=dict(type="path", required=True),
-        record=dict(type="dict", required=True),
-        syslog=dict(type="bool", default=True),
-        syslog_socket=dict(type="path", default="/dev/log"),
-        syslog_tag=dict(type="str", default="tsh-zoho-sync"),
-        facility=dict(type="str", default="user", choices=sorted(FACILITIES)),
-    ), supports_check_mode=True)
-    p = module.params
-    try:
-        result, warnings = audit(p["path"], p["record"], check_mode=module.check_mode, syslog=p["syslog"],
-                                 syslog_socket=p["syslog_socket"], syslog_tag=p["syslog_tag"], facility=p["facility"])
-    except AuditError as exc:
-        module.fail_json(msg=str(exc))
-    for warning in warnings:
-        module.warn(warning)
-    module.exit_json(**result)
-
-
-if __name__ == "__main__":
-    main()

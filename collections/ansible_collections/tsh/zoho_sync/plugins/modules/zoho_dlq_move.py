@@ -3,10 +3,6 @@
 # Copyright: (c) 2026, TSH operations team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r'''
 ---
 module: zoho_dlq_move
@@ -16,19 +12,31 @@ description:
   - Rows in status C(failed) or C(retry) whose attempts are used up (C(attempt_count) at or above the
     retry budget) get exactly one dead-letter record (C(tds_dead_letter_queue)) and status C(dead_letter),
     lease cleared, in the same transaction.
+  - O(limit) counts the moves and the reconciled records together (moves first).
   - Queue rows are never deleted - the dead-letter table has a NOT NULL foreign key to them.
   - With O(reconcile=true), C(dead_letter) rows that have no record (the production worker never writes
-    one) get one. Nothing ever gets a second record.
+    one) get one - unless a worker holds the row under a live lease. Nothing ever gets a second record.
   - Safe beside live workers - candidates are locked with C(FOR UPDATE SKIP LOCKED) (a held row is skipped and
     reported in RV(skipped_locked)), every UPDATE repeats its conditions, each batch is its own transaction,
     and rows under a live lease are never touched.
   - In check mode the same selection runs read-only and is rolled back; RV(ids) lists exactly the rows that
-    would be moved or recorded.
+    would be moved or recorded, and the connected role's privileges are checked against what the real run needs
+    (RV(missing_privileges)); a real run lacking one fails before changing anything.
+  - Both actions are declared once (module_utils C(heal_actions)); RV(actions) carries their condition and change
+    in words.
 author:
   - TSH operations team (@tsh-ops)
 extends_documentation_fragment:
   - tsh.zoho_sync.connection
   - tsh.zoho_sync.queue_schema
+  - tsh.zoho_sync.walk
+  - tsh.zoho_sync.rows
+  - tsh.zoho_sync.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
 options:
   max_attempts:
     description:
@@ -50,18 +58,10 @@ options:
     type: list
     elements: str
   limit:
-    description:
-      - At most this many rows per run (moves and reconciled records together).
-    type: int
     default: 1000
   batch_size:
-    description:
-      - Rows per transaction. Smaller batches hold row locks for less time (docs/performance.md
-        measures the lock hold per batch at 10M rows).
-    type: int
     default: 200
 notes:
-  - Supports C(check_mode) and C(diff_mode).
   - Needs UPDATE on the queue's state columns and INSERT on the dead-letter table.
 seealso:
   - module: tsh.zoho_sync.zoho_queue_facts
@@ -119,60 +119,63 @@ batches:
   description: Transactions committed.
   returned: always
   type: int
+actions:
+  description:
+    - One entry per action run (C(move_exhausted), C(reconcile_dead_letters)) - C(name), C(count), C(ids),
+      C(skipped_locked), C(batches), C(condition) and C(change) in words, C(summary), C(refused).
+  returned: always
+  type: list
+  elements: dict
+rows:
+  description: In check mode and with C(--diff), every row moved or recorded (see M(tsh.zoho_sync.zoho_requeue)).
+  returned: in check mode or with --diff
+  type: list
+  elements: dict
+missing_privileges:
+  description: Check mode - per action, the privileges the connected role lacks for the real run.
+  returned: always
+  type: list
+  elements: str
+msg:
+  description: What was done (or would be), per action, in words.
+  returned: always
+  type: str
 '''
 
-from ansible_collections.tsh.zoho_sync.plugins.module_utils import heal_queries as hq
-from ansible_collections.tsh.zoho_sync.plugins.module_utils.heal_run import HealRun, heal_argument_spec, preview_with
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.heal_actions import MOVE_EXHAUSTED, RECONCILE
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.heal_run import (
+    HealRun,
+    queue_filter_spec,
+    walk_argument_spec,
+)
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.module_base import build_module, check_text
+
+MOVING = ("moving exhausted rows to the dead-letter queue", "previewing the move of exhausted rows")
+RECORDING = ("recording unrecorded dead letters", "previewing the records of unrecorded dead letters")
 
 
 def main():
-    spec = heal_argument_spec()
+    spec = walk_argument_spec(limit=1000, batch_size=200)
+    spec.update(queue_filter_spec())
     spec.update(reconcile=dict(type="bool", default=True), reason=dict(type="str"))
     module = build_module(spec)
-    p = module.params
     check_text(module, "reason")
     run = HealRun(module)
-    schema = run.schema
-    created = {"n": 0}
-
-    move_update = hq.apply_update(hq.dead_letter_assignments(schema))
-
-    def move(cur, schema_, walker, ids):
-        rows = move_update(cur, schema_, walker, ids)
-        created["n"] += len(hq.insert_records(cur, schema_, [r["id"] for r in rows], p["reason"],
-                                              hq.exhausted_reason(schema_)))
-        return rows
-
-    moved = run.walk(hq.where_exhausted(schema, run.entity_types, None, p["max_attempts"]), move,
-                     preview_with({"status": "dead_letter", "locked_by": None, "lock_expires_at": None}),
-                     "moving exhausted rows to the dead-letter queue")
-    results = [moved]
-    reconciled_ids = []
-    if p["reconcile"] and run.remaining > 0:
-        def record(cur, schema_, walker, ids):
-            recorded = set(hq.insert_records(cur, schema_, ids, p["reason"], hq.reconciled_reason()))
-            created["n"] += len(recorded)
-            if not recorded:
-                return []
-            cur.execute(hq.sql.SQL("SELECT {} FROM {} WHERE {} IN %(ids)s").format(
-                walker.returning(), schema_.queue, schema_.col("id")), {"ids": tuple(recorded)})
-            # the row itself does not change: the diff says it gains its record
-            return [dict(r, dlq_record="created") for r in cur.fetchall()]
-
-        reconciled = run.walk(hq.where_unrecorded(schema, run.entity_types, None), record,
-                              lambda row: dict(row, dlq_record="created"), "recording unrecorded dead letters")
-        results.append(reconciled)
-        reconciled_ids = reconciled.ids
-    run.close()
-    all_ids = moved.ids + reconciled_ids
-    out = dict(changed=bool(all_ids), moved=len(moved.ids), reconciled=len(reconciled_ids), ids=all_ids,
-               moved_ids=moved.ids, reconciled_ids=reconciled_ids,
-               skipped_locked=sum((r.skipped_locked for r in results), []),
-               records_created=created["n"], batches=sum(r.batches for r in results))
-    if run.diff:
-        out["diff"] = run.diff_output(*results)
-    module.exit_json(**out)
+    actions = [MOVE_EXHAUSTED.with_conditions(run.filters())]
+    if module.params["reconcile"]:
+        actions.append(RECONCILE.with_conditions(run.filters()))
+    refusals = run.require(actions, MOVING[0])
+    args = run.params()
+    moved = run.walk(actions[0], args, MOVING, refusals=refusals)
+    tallies = [moved]
+    if len(actions) > 1:
+        tallies.append(run.walk(actions[1], args, RECORDING, refusals=refusals))
+    reconciled_ids = tallies[1].ids if len(tallies) > 1 else []
+    run.exit([run.part(t) for t in tallies], moved=moved.count, reconciled=len(reconciled_ids),
+             ids=moved.ids + reconciled_ids, moved_ids=moved.ids, reconciled_ids=reconciled_ids,
+             skipped_locked=sum((t.skipped for t in tallies), []),
+             records_created=sum(t.records for t in tallies) if not run.check_mode else
+             sum(t.count for t in tallies), batches=sum(t.batches for t in tallies))
 
 
 if __name__ == "__main__":

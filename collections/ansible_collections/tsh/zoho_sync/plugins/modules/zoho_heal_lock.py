@@ -3,10 +3,6 @@
 # Copyright: (c) 2026, TSH operations team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r'''
 ---
 module: zoho_heal_lock
@@ -41,6 +37,13 @@ author:
 extends_documentation_fragment:
   - tsh.zoho_sync.connection
   - tsh.zoho_sync.queue_schema
+  - tsh.zoho_sync.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Identical behaviour - a preview holds the lock too, so it never races a real heal.
+  diff_mode:
+    support: none
 options:
   state:
     description:
@@ -74,7 +77,6 @@ options:
     type: int
     default: 0
 notes:
-  - Supports C(check_mode) (identical behaviour - see the description).
   - O(queue_schema) is accepted for C(module_defaults) groups and otherwise unused.
   - Needs no privilege beyond connecting. O(state=released) ends the holder's session with
     C(pg_terminate_backend), which PostgreSQL allows on one's own role's sessions.
@@ -157,7 +159,6 @@ owner:
 '''
 
 import os
-import re
 import signal
 import time
 
@@ -174,12 +175,11 @@ from ansible_collections.tsh.zoho_sync.plugins.module_utils.connection import (
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.module_base import (
     build_module,
     check_range,
+    check_run_id,
     close_quietly,
     database_error_message,
     fail,
 )
-
-RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,38}$")
 
 
 def holder_connection(params, run_id):
@@ -295,9 +295,10 @@ def main():
     ))
     p = module.params
     run_id = p["run_id"]
-    if not RUN_ID_RE.match(run_id or ""):
-        fail(module, "run_id must be 1-39 letters, digits, '.', '_', ':' or '-' starting with a letter or digit, "
-                     "got %r" % (run_id or "")[:80])
+    try:
+        check_run_id(run_id)
+    except ValueError as exc:
+        fail(module, str(exc))
     check_range(module, "ttl", 10, 86400)
     check_range(module, "wait", 0, 3600)
     check_range(module, "owner_pid", 0)

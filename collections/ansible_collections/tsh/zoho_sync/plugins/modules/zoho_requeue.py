@@ -3,10 +3,6 @@
 # Copyright: (c) 2026, TSH operations team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r'''
 ---
 module: zoho_requeue
@@ -21,26 +17,43 @@ description:
   - O(source=dead_letter) - an explicit re-drive after a fix - C(dead_letter) rows chosen by
     O(entity_types) or O(ids) become C(pending) with C(attempt_count) reset, and their open dead-letter
     records are marked resolved. Refuses to run without one of those filters.
+  - O(source=stranded) - C(processing) rows with no lease (C(locked_by) or C(lock_expires_at) empty - a lock
+    cleanup cleared the lease and left the status) started (else created) more than O(stuck_after) minutes ago
+    become C(pending), C(next_retry_at) cleared, C(attempt_count) kept.
+  - Each source is declared once (module_utils C(heal_actions)) - its condition, with the live-lease guard, and
+    its change; RV(actions) carries them in words, as the audit records of the C(zoho_heal) role do.
   - Safe beside live workers - candidates are locked with C(FOR UPDATE SKIP LOCKED), so a row another
     transaction holds is skipped (RV(skipped_locked)), never waited for; every UPDATE repeats the conditions
     it selected on; work goes in batches, each its own transaction. Rows under a live lease are never touched.
   - In check mode the same selection runs in a read-only transaction that is rolled back, and RV(ids) lists
-    exactly the rows that would change. With C(--diff) each row's before and after state is shown.
+    exactly the rows that would change, each row's after-state computed by the same expressions the UPDATE
+    assigns. With C(--diff) a table per change (id, entity, status before and after, attempts, lease, error
+    pattern) is shown. A preview also checks that the connected role holds every privilege the real run needs
+    and says what it lacks (RV(missing_privileges)); a real run lacking one fails before changing anything.
 author:
   - TSH operations team (@tsh-ops)
 extends_documentation_fragment:
   - tsh.zoho_sync.connection
   - tsh.zoho_sync.queue_schema
+  - tsh.zoho_sync.walk
+  - tsh.zoho_sync.rows
+  - tsh.zoho_sync.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
 options:
   source:
     description:
       - Which rows to requeue.
     type: str
     required: true
-    choices: [ failed, stuck, dead_letter ]
+    choices: [ failed, stuck, dead_letter, stranded ]
   stuck_after:
     description:
-      - With O(source=stuck), minutes since the lease expired before it counts as stuck.
+      - With O(source=stuck), minutes since the lease expired before it counts as stuck; with
+        O(source=stranded), minutes since the row was started (else created).
     type: int
     default: 30
   max_attempts:
@@ -58,15 +71,8 @@ options:
     type: list
     elements: str
   limit:
-    description:
-      - At most this many rows per run.
-    type: int
     default: 1000
   batch_size:
-    description:
-      - Rows per transaction. Smaller batches hold row locks for less time (docs/performance.md
-        measures the lock hold per batch at 10M rows).
-    type: int
     default: 200
   resolved_by:
     description:
@@ -78,7 +84,6 @@ options:
       - With O(source=dead_letter), the resolution notes written on the dead-letter records.
     type: str
 notes:
-  - Supports C(check_mode) and C(diff_mode).
   - Needs UPDATE on the queue's state columns (and on the dead-letter table for O(source=dead_letter)).
 seealso:
   - module: tsh.zoho_sync.zoho_queue_facts
@@ -98,6 +103,12 @@ EXAMPLES = r'''
     source: stuck
     stuck_after: 60
 
+- name: Put processing rows a lock cleanup left without a lease back to pending
+  tsh.zoho_sync.zoho_requeue:
+    login_db: tsh_erp
+    source: stranded
+    stuck_after: 30
+
 - name: Re-drive dead-lettered invoices after fixing the Zoho mapping
   tsh.zoho_sync.zoho_requeue:
     login_db: tsh_erp
@@ -114,7 +125,7 @@ requeued:
   type: int
   sample: 12
 ids:
-  description: Every row id changed (in check mode, that would change), oldest first.
+  description: Every row id changed (in check mode, that would change); the limit takes the oldest candidates.
   returned: always
   type: list
   elements: str
@@ -135,10 +146,38 @@ source:
   description: The O(source) acted on.
   returned: always
   type: str
+actions:
+  description:
+    - One entry per action run - C(name) (the audit action name), C(count), C(ids), C(skipped_locked),
+      C(batches), C(condition) and C(change) (in words, from the action's declaration), C(summary),
+      C(refused) (check mode - the privileges the real run would lack, else null).
+  returned: always
+  type: list
+  elements: dict
+rows:
+  description:
+    - In check mode and with C(--diff), every row changed (or that would be) - C(id), C(table), C(entity),
+      C(before) and C(after) (the status), C(attempts), C(lease), C(pattern) (the error pattern), C(action).
+  returned: in check mode or with --diff
+  type: list
+  elements: dict
+missing_privileges:
+  description: Check mode - per action, the privileges the connected role lacks for the real run.
+  returned: always
+  type: list
+  elements: str
+msg:
+  description: What was done (or would be), per action, in words.
+  returned: always
+  type: str
 '''
 
-from ansible_collections.tsh.zoho_sync.plugins.module_utils import heal_queries as hq
-from ansible_collections.tsh.zoho_sync.plugins.module_utils.heal_run import HealRun, heal_argument_spec, preview_with
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.heal_actions import REQUEUE_SOURCES
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.heal_run import (
+    HealRun,
+    queue_filter_spec,
+    walk_argument_spec,
+)
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.module_base import (
     build_module,
     check_range,
@@ -146,11 +185,19 @@ from ansible_collections.tsh.zoho_sync.plugins.module_utils.module_base import (
     fail,
 )
 
+DOING = {
+    "failed": ("requeueing failed rows", "previewing the requeue of failed rows"),
+    "stuck": ("clearing stuck leases", "previewing the clearing of stuck leases"),
+    "dead_letter": ("re-driving dead letters", "previewing the re-drive of dead letters"),
+    "stranded": ("resetting stranded processing rows", "previewing the reset of stranded processing rows"),
+}
+
 
 def main():
-    spec = heal_argument_spec()
+    spec = walk_argument_spec(limit=1000, batch_size=200)
+    spec.update(queue_filter_spec())
     spec.update(
-        source=dict(type="str", required=True, choices=["failed", "stuck", "dead_letter"]),
+        source=dict(type="str", required=True, choices=sorted(REQUEUE_SOURCES)),
         stuck_after=dict(type="int", default=30),
         ids=dict(type="list", elements="str"),
         resolved_by=dict(type="str", default="tsh.zoho_sync"),
@@ -166,42 +213,13 @@ def main():
                      "refusing to re-drive the whole dead-letter queue")
 
     run = HealRun(module)
-    schema = run.schema
-    resolved = 0
-    if p["source"] == "failed":
-        result = run.walk(hq.where_failed(schema, run.entity_types, run.ids, p["max_attempts"]),
-                          hq.apply_update(hq.requeue_assignments(schema)),
-                          preview_with({"status": "pending", "locked_by": None, "lock_expires_at": None,
-                                        "next_retry_at": None}),
-                          "requeueing failed rows")
-    elif p["source"] == "stuck":
-        result = run.walk(hq.where_stuck(schema, run.entity_types, run.ids, p["stuck_after"]),
-                          hq.apply_update(hq.clear_stuck_assignments(schema)),
-                          preview_with({"locked_by": None, "lock_expires_at": None,
-                                        "status": lambda r: "pending" if r["status"] == "processing" else r["status"]}),
-                          "clearing stuck leases")
-    else:
-        notes = p["reason"] or "Re-driven by tsh.zoho_sync"
-        update = hq.apply_update(hq.requeue_assignments(schema, reset_attempts=True))
-        counter = {"resolved": 0}
-
-        def redrive(cur, schema_, walker, ids):
-            rows = update(cur, schema_, walker, ids)
-            counter["resolved"] += hq.resolve_records(cur, schema_, [r["id"] for r in rows], p["resolved_by"], notes)
-            return rows
-
-        result = run.walk(hq.where_dead_letter(schema, run.entity_types, run.ids), redrive,
-                          preview_with({"status": "pending", "attempt_count": 0, "locked_by": None,
-                                        "lock_expires_at": None, "next_retry_at": None}),
-                          "re-driving dead letters")
-        resolved = counter["resolved"]
-    run.close()
-    out = dict(changed=bool(result.ids), requeued=len(result.ids), ids=result.ids,
-               skipped_locked=result.skipped_locked, resolved_records=resolved, batches=result.batches,
-               source=p["source"])
-    if run.diff:
-        out["diff"] = run.diff_output(result)
-    module.exit_json(**out)
+    action = REQUEUE_SOURCES[p["source"]].with_conditions(run.filters())
+    refusals = run.require([action], DOING[p["source"]][0])
+    args = run.params(stuck_after=p["stuck_after"], resolved_by=p["resolved_by"],
+                      notes=p["reason"] or "Re-driven by tsh.zoho_sync")
+    tally = run.walk(action, args, DOING[p["source"]], refusals=refusals)
+    run.exit([run.part(tally)], requeued=tally.count, ids=tally.ids, skipped_locked=tally.skipped,
+             resolved_records=tally.resolved, batches=tally.batches, source=p["source"])
 
 
 if __name__ == "__main__":

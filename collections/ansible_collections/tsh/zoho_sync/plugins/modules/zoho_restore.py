@@ -3,10 +3,6 @@
 # Copyright: (c) 2026, TSH operations team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r'''
 ---
 module: zoho_restore
@@ -23,13 +19,22 @@ description:
     database nor in the backup) fails the batch with one clear message; the batches before it stay restored
     and a second run continues.
   - The whole file is read and checked before anything is written; a malformed file changes nothing.
-  - In check mode it reports, from a read-only transaction, which rows would be restored (and each row with
-    C(--diff)), and writes nothing.
+  - In check mode it reports, from a read-only transaction, which rows would be restored (every row in RV(rows), a
+    table per table with C(--diff)), writes nothing, and says which privilege the real run would lack
+    (RV(missing_privileges)); a real run lacking one fails before inserting anything.
+  - It walks the backup's rows with the same walker as the heal and the cleanup (module_utils C(walker)).
 author:
   - TSH operations team (@tsh-ops)
 extends_documentation_fragment:
   - tsh.zoho_sync.connection
   - tsh.zoho_sync.queue_schema
+  - tsh.zoho_sync.rows
+  - tsh.zoho_sync.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
 options:
   run_id:
     description:
@@ -48,11 +53,10 @@ options:
     default: 500
   max_ids:
     description:
-      - How many ids per table RV(ids) lists.
+      - How many ids per table RV(ids) lists, and rows per table RV(rows) lists.
     type: int
     default: 1000
 notes:
-  - Supports C(check_mode) and C(diff_mode).
   - Pass the same O(queue_schema) as the cleanup did; the tables named in the backup must match it.
   - Needs SELECT and INSERT on the queue, sync log and inbox tables.
 seealso:
@@ -104,45 +108,47 @@ batches:
   description: Transactions committed.
   returned: always
   type: int
+actions:
+  description: One entry per table restored (C(restore_inbox), C(restore_queue), C(restore_logs)), as in
+    M(tsh.zoho_sync.zoho_cleanup).
+  returned: always
+  type: list
+  elements: dict
+rows:
+  description: In check mode and with C(--diff), the rows restored (or that would be), at most O(max_ids) per table.
+  returned: in check mode or with --diff
+  type: list
+  elements: dict
+missing_privileges:
+  description: Check mode - per table, the privileges the connected role lacks for the real run.
+  returned: always
+  type: list
+  elements: str
 '''
 
-import json
 import os
 
-from ansible_collections.tsh.zoho_sync.plugins.module_utils import cleanup as cu
-from ansible_collections.tsh.zoho_sync.plugins.module_utils.batches import DIFF_MAX_ROWS
-from ansible_collections.tsh.zoho_sync.plugins.module_utils.connection import QueueDatabaseError, psycopg2
+from ansible_collections.tsh.zoho_sync.plugins.module_utils import backup as bk
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.heal_actions import restore
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.heal_run import HealRun, rows_argument_spec
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.module_base import (
     MAX_BATCH_SIZE,
     MAX_LIMIT,
     build_module,
     check_range,
-    close_quietly,
-    database_error_message,
     fail,
-    open_session,
-    resolve_schema,
 )
-
-try:
-    from psycopg2 import sql
-except ImportError:
-    sql = None
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.walker import InsertStep, RecordSource
 
 
-def targets(schema):
-    """kind -> (table name, identifier, id column identifier) in restore order."""
-    out = []
-    if schema.inbox_table:
-        out.append(("inbox", schema.inbox_table, schema.inbox, schema.icol("id")))
-    out.append(("queue", schema.queue_table, schema.queue, schema.col("id")))
-    if schema.logs_table:
-        out.append(("logs", schema.logs_table, schema.logs, schema.lcol("id")))
-    return out
+def tables(schema):
+    """kind -> table name, in restore order (parents before children)."""
+    out = [("inbox", schema.inbox_table), ("queue", schema.queue_table), ("logs", schema.logs_table)]
+    return [(kind, name) for kind, name in out if name]
 
 
 def check_tables(module, schema, headers, rows):
-    known = dict((k, name) for k, name, _t, _i in targets(schema))
+    known = dict(tables(schema))
     for header in headers:
         if header.get("schema") not in (None, schema.schema):
             fail(module, "The backup was taken from schema %r, the queue_schema mapping says %r; pass the mapping "
@@ -157,15 +163,14 @@ def check_tables(module, schema, headers, rows):
                 len(records), kind, kind))
 
 
-def existing_ids(cur, table, id_col, ids):
-    found = set()
-    ids = list(ids)
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start:start + 5000]
-        cur.execute(sql.SQL("SELECT t.{i}::text FROM {t} t WHERE t.{i}::text = ANY(%(ids)s)").format(
-            i=id_col, t=table), {"ids": chunk})
-        found.update(r[0] for r in cur.fetchall())
-    return found
+def shown(schema, kind, image):
+    """What the diff shows of a backed-up row, read from its image."""
+    if kind == "queue":
+        return {"entity": image.get(schema.qcols["entity_type"]), "status": image.get(schema.qcols["status"]),
+                "at": image.get(schema.qcols["created_at"])}
+    if kind == "logs":
+        return {"queue_row": image.get(schema.lcols["queue_fk"]), "at": image.get(schema.lcols["timestamp"])}
+    return {"at": image.get(schema.icols["received_at"])}
 
 
 def main():
@@ -174,10 +179,11 @@ def main():
         backup_dir=dict(type="path", required=True),
         batch_size=dict(type="int", default=500),
         max_ids=dict(type="int", default=1000),
+        **rows_argument_spec()
     ))
     p = module.params
     try:
-        path = cu.backup_path(p["backup_dir"], p["run_id"])
+        path = bk.backup_path(p["backup_dir"], p["run_id"])
     except ValueError as exc:
         fail(module, str(exc))
     check_range(module, "batch_size", 1, MAX_BATCH_SIZE)
@@ -189,92 +195,47 @@ def main():
         fail(module, "No backup for run %s: %s does not exist%s" % (
             p["run_id"], path, "; backups there: %s" % ", ".join(available) if available else ""))
     try:
-        headers, rows = cu.read_backup(path)
+        headers, rows = bk.read_backup(path)
     except (IOError, OSError) as exc:
         fail(module, "Cannot read the backup %s: %s" % (path, exc))
     except ValueError as exc:
         fail(module, "Malformed backup, nothing restored: %s" % exc)
-    schema = resolve_schema(module)
+    run = HealRun(module, related=True)
+    schema = run.schema
     check_tables(module, schema, headers, rows)
-    conn = open_session(module, schema, read_only=module.check_mode)
-    restored = dict((k, 0) for k in cu.KINDS)
-    skipped = dict((k, 0) for k in cu.KINDS)
-    ids = dict((k, []) for k in cu.KINDS)
     in_backup = dict((k, len(v)) for k, v in rows.items())
-    other_database = dict((k, 0) for k in cu.KINDS)
-    diff_after = {}
-    batches = 0
-    doing = "reading the catalog"
-    try:
-        schema.inspect_related(conn)
-        with conn.cursor() as cur:
-            cur.execute("SELECT current_database()")
-            database = cur.fetchone()[0]
-        conn.rollback()
-        for kind, name, table, id_col in targets(schema):
-            records = rows.get(kind) or {}
-            # a backup directory shared by several databases (one control node healing several hosts)
-            # holds their rows under their own headers: restore only this database's
-            for rid in [rid for rid, rec in records.items() if rec.get("database") not in (None, database)]:
+    other_database = dict((k, 0) for k in bk.KINDS)
+    todo = []
+    for kind, _name in tables(schema):
+        # a backup directory shared by several databases (one control node healing several
+        # hosts) holds their rows under their own headers: restore only this database's
+        records = []
+        for rid, rec in (rows.get(kind) or {}).items():
+            if rec.get("database") not in (None, run.database):
                 other_database[kind] += 1
-                del records[rid]
-            if not records:
                 continue
-            doing = "restoring %s" % name
-            with conn.cursor() as cur:
-                present = existing_ids(cur, table, id_col, records.keys())
-                conn.rollback()
-            todo = [rid for rid in records if rid not in present]
-            skipped[kind] += len(present)
-            if module.check_mode:
-                done = todo
-            else:
-                done = []
-                for start in range(0, len(todo), p["batch_size"]):
-                    chunk = todo[start:start + p["batch_size"]]
-                    images = [records[rid]["row"] for rid in chunk]
-                    with conn.cursor() as cur:
-                        cur.execute(sql.SQL(
-                            "INSERT INTO {t} OVERRIDING SYSTEM VALUE "
-                            "SELECT r.* FROM jsonb_populate_recordset(NULL::{t}, %(rows)s::jsonb) r "
-                            "WHERE NOT EXISTS (SELECT 1 FROM {t} x WHERE x.{i} = r.{i}) "
-                            "ON CONFLICT DO NOTHING RETURNING {i}::text").format(t=table, i=id_col),
-                            {"rows": json.dumps(images)})
-                        inserted = [r[0] for r in cur.fetchall()]
-                    conn.commit()
-                    batches += 1
-                    skipped[kind] += len(chunk) - len(inserted)
-                    done.extend(inserted)
-            restored[kind] += len(done)
-            ids[kind].extend(done[:max(p["max_ids"] - len(ids[kind]), 0)])
-            if module._diff:
-                for rid in done:
-                    if len(diff_after) >= DIFF_MAX_ROWS:
-                        break
-                    diff_after["%s/%s" % (name, rid)] = " ".join(
-                        "%s=%s" % (k, "null" if v is None else v) for k, v in records[rid]["row"].items()
-                        if k != "id" and not isinstance(v, (dict, list)))
-    except QueueDatabaseError as exc:
-        close_quietly(conn)
-        fail(module, str(exc), restored=restored)
-    except psycopg2.Error as exc:
-        close_quietly(conn)
-        msg = database_error_message(module, exc, doing)
-        if getattr(exc, "pgcode", None) == "23503":
-            msg += " (a row's parent is neither in the database nor in the backup; this batch was rolled back)"
-        fail(module, msg, restored=restored)
-    close_quietly(conn)
-    total = sum(restored.values())
-    out = dict(changed=bool(total), restored=restored, skipped_existing=skipped, ids=ids, in_backup=in_backup,
-               other_database=other_database,
-               backup_file=path, batches=batches, run_id=p["run_id"],
-               msg="%s %d inbox event(s), %d queue row(s), %d sync log(s) from %s; %d already present" % (
-                   "Would restore" if module.check_mode else "Restored", restored["inbox"], restored["queue"],
-                   restored["logs"], path, sum(skipped.values())))
-    if module._diff:
-        header = "%d row(s)%s" % (total, "" if total <= len(diff_after) else ", first %d shown" % len(diff_after))
-        out["diff"] = {"before": {}, "after": diff_after, "before_header": "absent", "after_header": header}
-    module.exit_json(**out)
+            records.append({"id": rid, "_k": len(records), "image": rec["row"],
+                            "shown": shown(schema, kind, rec["row"])})
+        if records:
+            todo.append((kind, restore(kind), records))
+    refusals = run.require([action for _k, action, _r in todo], "the restore")
+    tallies = {}
+    for kind, action, records in todo:
+        table = dict(tables(schema))[kind]
+        tallies[kind] = run.walk(action, {}, ("restoring %s" % table, "previewing the restore of %s" % table),
+                                 limit=len(records), source=RecordSource(records), step=InsertStep(schema, kind),
+                                 refusals=refusals, max_ids=p["max_ids"])
+    restored = dict((k, tallies[k].count if k in tallies else 0) for k in bk.KINDS)
+    skipped = dict((k, tallies[k].existing if k in tallies else 0) for k in bk.KINDS)
+    ids = dict((k, list(tallies[k].ids) if k in tallies else []) for k in bk.KINDS)
+    parts = [run.part(tallies[k]) for k, _a, _r in todo]
+    run.exit(parts, changed=bool(sum(restored.values())) and not (module.check_mode and refusals),
+             restored=restored, skipped_existing=skipped, ids=ids, in_backup=in_backup,
+             other_database=other_database, backup_file=path, batches=sum(t.batches for t in tallies.values()),
+             run_id=p["run_id"],
+             msg="%s %d inbox event(s), %d queue row(s), %d sync log(s) from %s; %d already present" % (
+                 "Would restore" if module.check_mode else "Restored", restored["inbox"], restored["queue"],
+                 restored["logs"], path, sum(skipped.values())))
 
 
 if __name__ == "__main__":
