@@ -223,8 +223,6 @@ def heal_plan(facts, service=None, options=None):
         # the fact when the facts have it, else any processing row (the module finds the stranded ones)
         "reset_stranded": (stranded > 0) if stranded is not None else s["processing"] > 0,
         "move_exhausted": s["exhausted"] > 0 or s["unrecorded_dead_letters"] > 0,
-        # until the stranded_processing fact exists (CONTRACTS.md): the module finds only stranded rows
-        "reset_stranded": _get(facts, "stranded_processing", "count", default=s["processing"]) > 0,
         "restart": service_down or workers_stuck,
         "restart_reasons": restart_reasons,
     }
