@@ -9,12 +9,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import fnmatch
 import os
-import time
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.atomic_file import write_atomic
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.atomic_file import prune_old, write_atomic
 
 
 def _mode(value, default):
@@ -79,15 +77,7 @@ class ActionModule(ActionBase):
                 changed = write_atomic(path, content, mode) or changed
                 written.append(path)
             if patterns and keep_days is not None:
-                cutoff = time.time() - keep_days * 86400
-                keep = set(str(n) for n in files)
-                for entry in sorted(os.listdir(directory)):
-                    path = os.path.join(directory, entry)
-                    if entry in keep or not os.path.isfile(path):
-                        continue
-                    if any(fnmatch.fnmatch(entry, p) for p in patterns) and os.path.getmtime(path) < cutoff:
-                        os.unlink(path)
-                        removed.append(path)
+                removed = prune_old(directory, patterns, keep_days, keep=files)
         except (IOError, OSError) as exc:
             result.update(failed=True, msg="Cannot write the reports in %s: %s" % (directory, exc))
             return result
