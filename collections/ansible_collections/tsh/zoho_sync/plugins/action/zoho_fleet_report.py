@@ -54,12 +54,16 @@ def _read_json(path):
     return data if isinstance(data, dict) else None
 
 
-def _hostvar(hostvars, host, name):
+def _host_facts(hostvars, host):
+    """The variables of ``host`` as they are: the facts and results read here were templated
+    when they were set, and templating a report of every host again costs more than the
+    rest of the summary (HostVars.raw_get skips it)."""
     try:
-        values = hostvars[host]
-        return values[name] if name in values else None
+        raw = getattr(hostvars, "raw_get", None)
+        values = raw(host) if raw is not None else hostvars[host]
     except (KeyError, TypeError):
-        return None
+        return {}
+    return values if hasattr(values, "get") else {}
 
 
 class ActionModule(ActionBase):
@@ -126,10 +130,11 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def _host_input(hostvars, host, in_play, directory, root, facts):
-        report = _hostvar(hostvars, host, facts["report_fact"])
-        failure = _hostvar(hostvars, host, facts["failure_fact"])
-        probe = _hostvar(hostvars, host, facts["probe_fact"])
-        host_dir = _hostvar(hostvars, host, facts["host_dir_fact"]) or os.path.join(root, host)
+        values = _host_facts(hostvars, host)
+        report = values.get(facts["report_fact"])
+        failure = values.get(facts["failure_fact"])
+        probe = values.get(facts["probe_fact"])
+        host_dir = values.get(facts["host_dir_fact"]) or os.path.join(root, host)
         host_dir = os.path.abspath(os.path.expanduser(str(host_dir)))
         latest = os.path.join(host_dir, "latest.json")
         on_disk = _read_json(latest)
