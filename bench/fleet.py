@@ -35,7 +35,7 @@ PLAYBOOKS = {
 }
 TARGET_FLEET_PING = 2.0
 TEMPLATE_DB = "fleet_template"
-ALL_RUNS = ("ping", "health", "role_alone", "floor", "health_one_host", "ping_one_host")
+ALL_RUNS = ("ping", "health", "role_alone", "floor", "health_one_host", "role_alone_one_host", "ping_one_host")
 # Per profile of bench/run.py. quick keeps to the playbooks of the fleet's two figures (its
 # ratio to ping, its own cost) so that make bench-quick stays about two minutes.
 PROFILES = {
@@ -109,7 +109,8 @@ def measure(bench):
     one = args + ["-l", host_names[0]]
     runs = [(key, playbook, extra) for key, playbook, extra in (
         ("ping", "ping", args), ("health", "health", args), ("role_alone", "role_alone", args),
-        ("floor", "floor", args), ("health_one_host", "health", one), ("ping_one_host", "ping", one))
+        ("floor", "floor", args), ("health_one_host", "health", one), ("role_alone_one_host", "role_alone", one),
+        ("ping_one_host", "ping", one))
         if key in settings["runs"]]
     walls = dict((key, []) for key, _p, _a in runs)
     rcs = dict((key, set()) for key, _p, _a in runs)
@@ -139,6 +140,8 @@ def measure(bench):
         out["ratio_role_alone_ping"] = round(med(walls["role_alone"]) / p, 2)
     if walls.get("floor"):
         out["ratio_floor_ping"] = round(med(walls["floor"]) / p, 2)
+    if walls.get("health_one_host") and walls.get("role_alone_one_host"):
+        out["fleet_cost_one_host_s"] = round(med(walls["health_one_host"]) - med(walls["role_alone_one_host"]), 2)
     if walls.get("health_one_host") and walls.get("ping_one_host"):
         out["ratio_one_host"] = round(med(walls["health_one_host"]) / med(walls["ping_one_host"]), 2)
         if hosts > 1:
@@ -177,7 +180,8 @@ def render(r):
                           ("health", "health.yml", f["hosts"]),
                           ("role_alone", "the role alone (bench/health_role.yml)", f["hosts"]),
                           ("floor", "one debug task (bench/floor.yml)", f["hosts"]),
-                          ("health_one_host", "health.yml", 1), ("ping_one_host", "ansible.builtin.ping", 1)):
+                          ("health_one_host", "health.yml", 1),
+                          ("role_alone_one_host", "the role alone", 1), ("ping_one_host", "ansible.builtin.ping", 1)):
         if ("%s_s" % key) not in f:
             continue
         base = ping if n == f["hosts"] else f["ping_one_host_s"]["median"]
@@ -185,7 +189,9 @@ def render(r):
                                                             f["%s_s" % key]["median"] / base, f["exit_codes"][key]))
     lines.append("")
     if "fleet_cost_s" in f:
-        lines.append("The fleet's own cost (health.yml - the role alone): %.2f s." % f["fleet_cost_s"])
+        lines.append("The fleet's own cost (health.yml - the role alone): %.2f s over %d hosts%s." % (
+            f["fleet_cost_s"], f["hosts"], ", %.2f s over one" % f["fleet_cost_one_host_s"]
+            if "fleet_cost_one_host_s" in f else ""))
     if f.get("per_extra_host_s"):
         lines.append("Per extra host: health.yml %s s, ping %s s." % (f["per_extra_host_s"]["health"],
                                                                       f["per_extra_host_s"]["ping"]))

@@ -69,7 +69,7 @@ def _host_facts(hostvars, host):
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("hosts", "active_hosts", "dir", "report_root", "keep_days", "mode", "dir_mode",
-                             "report_fact", "failure_fact", "probe_fact", "host_dir_fact"))
+                             "report_fact", "failure_fact", "probe_fact", "host_dir_fact", "limit"))
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
@@ -102,7 +102,8 @@ class ActionModule(ActionBase):
         hostvars = task_vars.get("hostvars") or {}
         inputs = [self._host_input(hostvars, host, host in active, directory, root, facts) for host in hosts]
         now = datetime.datetime.now(datetime.timezone.utc)
-        summary = summarize(inputs, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        limit = args.get("limit")
+        summary = summarize(inputs, now.strftime("%Y-%m-%dT%H:%M:%SZ"), limit=str(limit) if limit else None)
         page = os.path.join(directory, "latest.html")
         stamp = now.strftime("%Y%m%dT%H%M%SZ")
         html, data = render_html(summary), json.dumps(summary, indent=2, sort_keys=True) + "\n"

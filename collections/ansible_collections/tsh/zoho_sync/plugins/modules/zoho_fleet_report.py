@@ -85,6 +85,11 @@ options:
     description: The host variable holding the directory a host's reports were written to.
     type: str
     default: zoho_health_host_dir
+  limit:
+    description:
+      - The run's host limit (C(ansible_limit)), recorded in the summary and shown on the page: a limited run
+        summarises only its own hosts.
+    type: str
 attributes:
   check_mode:
     support: full
@@ -121,7 +126,7 @@ summary:
   description:
     - The fleet summary, as written to C(latest.json).
     - C(overall) (the worst state), C(counts) (hosts per state), C(hosts_total), C(read), C(not_read_count),
-      C(failing) (hosts whose run fails), C(generated_at).
+      C(failing) (hosts whose run fails), C(generated_at), C(limit) (the run's limit, or null).
     - C(hosts), worst first, each with C(host), C(state), C(read), C(stage) and C(reason) (why it was not read),
       C(first) (C(kind) diagnosis or recommendation, C(id), C(severity), C(summary), C(command), C(steps)),
       C(report) and C(report_json) (links relative to O(dir)), C(report_current) (the linked file is this run's),
@@ -172,6 +177,7 @@ def main():
             failure_fact=dict(type="str", default="zoho_fleet_failure"),
             probe_fact=dict(type="str", default="zoho_fleet_reach"),
             host_dir_fact=dict(type="str", default="zoho_health_host_dir"),
+            limit=dict(type="str"),
         ),
         supports_check_mode=True,
     )

@@ -51,6 +51,8 @@ def render_text(summary, ansi=False, page=None):
                                            summary["overall"].upper(), _counts(summary))
     if summary["not_read_count"]:
         head += " - %d not read" % summary["not_read_count"]
+    if summary.get("limit"):
+        head += " - limited to %s" % summary["limit"]
     lines = [("\x1b[1m%s\x1b[0m" % head) if ansi else head]
     for e in hosts:
         label = e["state"] if e["read"] else "not read"
@@ -159,7 +161,7 @@ def render_html(summary):
   <h1>Zoho sync fleet: <span id="overall-status">%(OVERALL)s</span></h1>
   <div class="meta"><span>%(n)d hosts</span><span>%(critical)d critical</span><span>%(unknown)d unknown</span>\
 <span>%(warning)d warning</span><span>%(ok)d ok</span><span>%(unread)d not read</span>\
-<span>generated %(generated)s</span></div>
+<span>generated %(generated)s</span>%(limit)s</div>
 </header>
 <main>
 <section id="hosts">
@@ -178,4 +180,6 @@ def render_html(summary):
 """ % {"OVERALL": _e(overall.upper()), "overall": _e(overall), "n": summary["hosts_total"], "style": _STYLE,
        "critical": c["critical"], "unknown": c["unknown"], "warning": c["warning"], "ok": c["ok"],
        "unread": summary["not_read_count"], "generated": _e(summary["generated_at"]), "rows": rows,
-       "unread_html": unread_html}
+       "unread_html": unread_html,
+       "limit": ('<span id="limit">run limited to %s: the hosts outside it are not shown</span>' % _e(summary["limit"]))
+       if summary.get("limit") else ""}

@@ -117,8 +117,9 @@ def sort_key(entry):
     return (-RANK[entry["state"]], entry["read"], entry["host"])
 
 
-def summarize(hosts, generated_at):
-    """The fleet summary (see the module docstring)."""
+def summarize(hosts, generated_at, limit=None):
+    """The fleet summary (see the module docstring); ``limit`` is the run's --limit, if any
+    (the hosts outside it are not in this summary)."""
     entries = sorted((host_entry(h) for h in hosts or []), key=sort_key)
     counts = dict((s, 0) for s in SEVERITIES)
     for e in entries:
@@ -131,6 +132,7 @@ def summarize(hosts, generated_at):
         "schema_version": SCHEMA_VERSION,
         "kind": "zoho_sync_fleet",
         "generated_at": generated_at,
+        "limit": limit or None,
         "overall": overall,
         "hosts_total": len(entries),
         "counts": counts,

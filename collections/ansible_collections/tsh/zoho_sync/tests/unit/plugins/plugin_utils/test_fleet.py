@@ -127,3 +127,11 @@ def test_an_empty_fleet_is_unknown():
     s = fs.summarize([], "t")
     assert s["overall"] == "unknown" and s["hosts"] == [] and s["hosts_total"] == 0
     assert "Every host was read" in fr.render_html(s)
+
+
+def test_a_limited_run_says_so():
+    s = fs.summarize([entry("a", report=report("ok", host="a"))], "t", limit="a")
+    assert s["limit"] == "a"
+    assert fr.render_text(s).splitlines()[0].endswith(" - limited to a")
+    assert 'id="limit"' in fr.render_html(s)
+    assert fs.summarize([], "t")["limit"] is None and 'id="limit"' not in fr.render_html(fs.summarize([], "t"))
