@@ -87,8 +87,8 @@ options:
     default: zoho_health_host_dir
   limit:
     description:
-      - The run's host limit (C(ansible_limit)), recorded in the summary and shown on the page: a limited run
-        summarises only its own hosts.
+      - The run's host limit (C(ansible_limit)), recorded in the summary and shown on the page, since a limited
+        run summarises only its own hosts.
     type: str
 attributes:
   check_mode:
