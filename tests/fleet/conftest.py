@@ -90,7 +90,9 @@ def run_fleet(name, inventory, report_dir, *args):
     os.makedirs(ARTIFACTS, exist_ok=True)
     with open(os.path.join(ARTIFACTS, name + ".txt"), "w") as fh:
         fh.write(result.output)
-    return FleetRun(result, report_dir)
+    run = FleetRun(result, report_dir)
+    run.inventory = inventory
+    return run
 
 
 @pytest.fixture(scope="module")

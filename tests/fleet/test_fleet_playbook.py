@@ -193,6 +193,20 @@ def test_terminal_fleet_section_one_line_per_host_worst_first(fleet):
     assert lines[start + 7].startswith("Fleet summary: ") and lines[start + 7].endswith("fleet/latest.html")
 
 
+def test_a_limited_check_mode_run_summarises_its_own_hosts_and_says_so(fleet, tmp_path):
+    """--limit and --check (health writes its reports in check mode too): the summary is of
+    the limited run, says so, and every host in it was read."""
+    run = run_fleet("limited", fleet.inventory, tmp_path, "--check", "-l", "db-ok,db-warning",
+                    "-e", "zoho_report_dir=%s" % tmp_path)
+    assert run.rc == 0, run
+    s = run.summary
+    assert s["limit"] == "db-ok,db-warning" and s["hosts_total"] == 2
+    assert [h["host"] for h in s["hosts"]] == ["db-warning", "db-ok"] and s["not_read"] == []
+    assert all(h["report_current"] for h in s["hosts"])
+    assert "run limited to db-ok,db-warning" in run.read("latest.html")
+    assert "Fleet: 2 hosts - WARNING (0 critical, 0 unknown, 1 warning, 1 ok) - limited to db-ok,db-warning" in run.output
+
+
 @pytest.fixture(scope="module")
 def all_failing(fleet_dbs, pg_server, tmp_path_factory):
     """Every host fails: an unreachable one with an older good report, a bad configuration;

@@ -110,7 +110,7 @@ class ActionModule(ActionBase):
         files = {"latest.json": data, "latest.html": html,
                  "fleet-%s.json" % stamp: data, "fleet-%s.html" % stamp: html}
         result.update(summary=summary, text=render_text(summary, ansi=True, page=page), page=page,
-                      failing=summary["failing"])
+                      failing=summary["failing"], ansible_facts={"zoho_fleet_failing": summary["failing"]})
         if self._task.check_mode:
             result.update(changed=False, written=[], removed=[], msg="check mode: nothing written")
             return result

@@ -148,6 +148,16 @@ failing:
   returned: always
   type: list
   elements: str
+ansible_facts:
+  description: Facts set on the host of the task (with C(delegate_facts), on the delegated host).
+  returned: always
+  type: dict
+  contains:
+    zoho_fleet_failing:
+      description: The same as RV(failing), for a later play to target those hosts.
+      type: list
+      elements: str
+      returned: always
 written:
   description: The files written (none in check mode).
   returned: always
