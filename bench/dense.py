@@ -203,24 +203,23 @@ def measure(main):
     cls = named_bench(bench_run.Bench)
     out = {"share": DENSE_SHARE, "hours": DENSE_HOURS, "load_average_before": _load(), "cache": cache_root()}
 
+    def facts_on_empty(cluster, dbname):
+        empty = cls(main.p, main.args, cluster, dbname).open(fresh=True)
+        try:
+            return empty.measure_facts(0)
+        finally:
+            empty.stop()
+
     # today's shape: its facts were measured by the run's facts phase, on the run's own cluster
     log("dense: the facts on an empty database (the run's cluster)")
-    empty_main = cls(main.p, main.args, main.cluster, "bench_empty").open(fresh=True)
-    try:
-        out["empty_today"] = empty_main.measure_facts(0)
-    finally:
-        empty_main.stop()
+    out["empty_today"] = facts_on_empty(main.cluster, "bench_empty")
     out["today"] = [marginal(f, out["empty_today"]) for f in main.results.get("facts") or []]
     out["today_growth"] = _growth(out["today"])
 
     max_age = float(os.environ.get("ZOHO_BENCH_CACHE_MAX_AGE_H") or 6)
     with DenseCache(cache_root(), max_age) as cache:
         log("dense: the facts on an empty database (the cache's cluster)")
-        empty = cls(main.p, main.args, cache.cluster, "dense_empty").open(fresh=True)
-        try:
-            out["empty_dense"] = empty.measure_facts(0)
-        finally:
-            empty.stop()
+        out["empty_dense"] = facts_on_empty(cache.cluster, "dense_empty")
         out["datasets"], out["facts"], out["health"], out["dense"] = [], [], [], []
         sizes = settings["sizes"]
         for history in sizes:

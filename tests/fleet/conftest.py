@@ -10,7 +10,7 @@ import uuid
 import pytest
 import yaml
 
-from helpers.db import drop_database, new_database
+from health.conftest import module_db  # noqa: F401 - the module-scoped database factory, shared
 from helpers.playbook import ROOT, run_playbook
 
 ARTIFACTS = os.path.join(ROOT, "artifacts", "fleet")
@@ -93,21 +93,6 @@ def run_fleet(name, inventory, report_dir, *args):
     run = FleetRun(result, report_dir)
     run.inventory = inventory
     return run
-
-
-@pytest.fixture(scope="module")
-def fleet_dbs(pg_server):
-    """A factory of databases that live as long as the test module."""
-    made = []
-
-    def make():
-        db = new_database(pg_server, prefix="zf")
-        made.append(db)
-        return db
-
-    yield make
-    for db in made:
-        drop_database(pg_server, db)
 
 
 @pytest.fixture(scope="module")

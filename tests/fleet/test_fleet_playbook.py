@@ -51,10 +51,10 @@ class Page(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def fleet(fleet_dbs, pg_server, ro_role, tmp_path_factory):
+def fleet(module_db, pg_server, ro_role, tmp_path_factory):
     """One run over six hosts: ok, warning, critical, unreachable, wrong password, bad thresholds."""
     report_dir = tmp_path_factory.mktemp("fleet-reports")
-    ok, warning, critical = fleet_dbs(), fleet_dbs(), fleet_dbs()
+    ok, warning, critical = module_db(), module_db(), module_db()
     fill_healthy(ok)
     fill_healthy(warning, pending=60)           # pending warning above 50
     fill_troubled(critical)
@@ -208,11 +208,11 @@ def test_a_limited_check_mode_run_summarises_its_own_hosts_and_says_so(fleet, tm
 
 
 @pytest.fixture(scope="module")
-def all_failing(fleet_dbs, pg_server, tmp_path_factory):
+def all_failing(module_db, pg_server, tmp_path_factory):
     """Every host fails: an unreachable one with an older good report, a bad configuration;
     the fleet page of an earlier run said everything was ok."""
     report_dir = tmp_path_factory.mktemp("fleet-all-fail")
-    db = fleet_dbs()
+    db = module_db()
     old = {"host": "erp-down", "overall": "ok", "generated_at": "2026-01-01T00:00:00Z"}
     os.makedirs(str(report_dir / "erp-down"))
     (report_dir / "erp-down" / "latest.json").write_text(json.dumps(old))

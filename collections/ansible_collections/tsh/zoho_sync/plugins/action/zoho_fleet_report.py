@@ -18,22 +18,12 @@ import json
 import os
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.atomic_file import prune_old, write_atomic
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.atomic_file import parse_mode, prune_old, write_atomic
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.fleet_render import render_html, render_text
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.fleet_summary import summarize
 
 PRUNE_PATTERNS = ("fleet-*.json", "fleet-*.html")
 
-
-def _mode(value, default):
-    if value in (None, ""):
-        return default
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value).strip(), 8)
-    except ValueError:
-        raise ValueError("mode must be an octal string such as '0640', got %r" % (value,))
 
 
 def _names(value, what):
@@ -90,8 +80,8 @@ class ActionModule(ActionBase):
             keep_days = 14.0 if keep_days in (None, "") else float(keep_days)
             if keep_days < 0:
                 raise ValueError("keep_days must not be negative")
-            mode = _mode(args.get("mode"), 0o640)
-            dir_mode = _mode(args.get("dir_mode"), 0o750)
+            mode = parse_mode(args.get("mode"), 0o640)
+            dir_mode = parse_mode(args.get("dir_mode"), 0o750)
             facts = dict((k, str(args.get(k) or default)) for k, default in (
                 ("report_fact", "zoho_health_report"), ("failure_fact", "zoho_fleet_failure"),
                 ("probe_fact", "zoho_fleet_reach"), ("host_dir_fact", "zoho_health_host_dir")))

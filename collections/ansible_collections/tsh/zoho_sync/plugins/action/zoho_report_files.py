@@ -12,19 +12,7 @@ __metaclass__ = type
 import os
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.atomic_file import prune_old, write_atomic
-
-
-def _mode(value, default):
-    if value is None:
-        return default
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    try:
-        return int(text, 8)
-    except ValueError:
-        raise ValueError("mode must be an octal string such as '0640', got %r" % (value,))
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.atomic_file import parse_mode, prune_old, write_atomic
 
 
 class ActionModule(ActionBase):
@@ -48,8 +36,8 @@ class ActionModule(ActionBase):
                     raise ValueError("files: %r is not a plain file name" % name)
                 if not isinstance(content, str):
                     raise ValueError("files: the content of %s must be text" % name)
-            mode = _mode(args.get("mode"), 0o640)
-            dir_mode = _mode(args.get("dir_mode"), 0o750)
+            mode = parse_mode(args.get("mode"), 0o640)
+            dir_mode = parse_mode(args.get("dir_mode"), 0o750)
             patterns = args.get("prune_patterns") or []
             if isinstance(patterns, str):
                 patterns = [patterns]

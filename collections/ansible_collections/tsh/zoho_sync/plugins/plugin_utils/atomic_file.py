@@ -17,6 +17,19 @@ import time
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.paths import fsync_dir
 
 
+def parse_mode(value, default):
+    """A file mode from a task argument: an int, an octal string such as '0640', or
+    ``default`` when not given; ValueError otherwise."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip(), 8)
+    except ValueError:
+        raise ValueError("mode must be an octal string such as '0640', got %r" % (value,))
+
+
 def write_atomic(path, text, mode, dir_mode=None):
     """Make ``path`` hold ``text`` (UTF-8) with ``mode``: a temporary file in the same
     directory (its name starts with a dot), fsync'd, renamed over ``path``, the directory
