@@ -25,7 +25,6 @@ from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.fleet_summary import
 PRUNE_PATTERNS = ("fleet-*.json", "fleet-*.html")
 
 
-
 def _names(value, what):
     if value is None:
         return []
