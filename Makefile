@@ -50,7 +50,8 @@ docs: $(STAMP)
 	cd collections/ansible_collections/tsh/zoho_sync && ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/collections \
 	  $(CURDIR)/$(BIN)/antsibull-changelog release --refresh --reload-plugins
 
-## make bench-quick: the benchmarks at 10k and 100k history (about two minutes); make bench: up to 10M
+## make bench-quick: the benchmarks at 10k and 100k history, a small dense dataset and a 4-host fleet
+## (about two minutes); make bench: up to 10M, dense up to 10M (cached, bench/dense.py), 20-host fleet
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --quick
 

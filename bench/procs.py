@@ -111,10 +111,12 @@ def run_module(name, args, env=None, check=False, sample_tree=False):
     return wall, result, usage.ru_maxrss
 
 
-def run_playbook(playbook, env, extra_args=(), sample_tree=False):
-    """ansible-playbook as a subprocess. Returns (wall seconds, rc, max RSS of the
-    largest process in the tree KiB, peak summed RSS of the tree KiB or None, output tail)."""
-    cmd = [os.path.join(VENV_BIN, "ansible-playbook"), playbook, "-i", os.path.join(ROOT, "inventory", "demo")]
+def run_playbook(playbook, env, extra_args=(), sample_tree=False, inventory=None):
+    """ansible-playbook as a subprocess (on inventory/demo unless told). Returns (wall seconds,
+    rc, max RSS of the largest process in the tree KiB, peak summed RSS of the tree KiB or None,
+    output tail)."""
+    cmd = [os.path.join(VENV_BIN, "ansible-playbook"), playbook, "-i",
+           inventory or os.path.join(ROOT, "inventory", "demo")]
     cmd += list(extra_args)
     run_env = dict(os.environ)
     run_env.update(env)

@@ -17,7 +17,10 @@ the same database, repeated, medians quoted:
    longest lock hold of any batch read from the server log, and the probes' claim
    latency during the heal against without it;
 4. peak memory of the facts module and of the health playbook;
-5. zoho_cleanup deleting old completed rows with their logs in batches.
+5. zoho_cleanup deleting old completed rows with their logs in batches;
+6. (bench/dense.py) the facts' marginal cost over an empty database, against the naive
+   queries, on datasets with a dense recent history beside today's, and their plans;
+7. (bench/fleet.py) health.yml over many databases against a ping over the same hosts.
 
 Writes bench/results/<timestamp>.md, .json and -plans.md (EXPLAIN ANALYZE of the
 facts queries at the largest size, captured by auto_explain from the module's own
@@ -48,7 +51,7 @@ import psycopg2.extensions  # noqa: E402
 
 from bench import cluster as bench_cluster  # noqa: E402
 from bench import cache as bench_cache  # noqa: E402
-from bench import pglog, procs  # noqa: E402
+from bench import dense, fleet, pglog, procs  # noqa: E402
 from bench.claim_probe import read_claims  # noqa: E402
 from bench.naive import NAIVE_QUERIES  # noqa: E402
 from testbed import generate as gen  # noqa: E402
@@ -73,7 +76,7 @@ PROFILES = {
                  worker_pool=60000, baseline_s=20.0, cleanup_rows=1000000, cleanup_batch=500, workers=4,
                  preview_sizes=[200000, 1000000, 10000000]),
 }
-PHASES = ("facts", "health", "memory", "explain", "heal", "cleanup", "preview")
+PHASES = ("facts", "health", "memory", "explain", "heal", "cleanup", "preview", "dense", "fleet")
 
 # The issue's targets (never relaxed here).
 TARGET_SPEEDUP = 20.0
@@ -254,10 +257,11 @@ class Bench:
                 cur.execute("VACUUM (ANALYZE) %s" % table)
         self.conn.autocommit = False
 
-    def dataset(self, history):
+    def dataset(self, history, **shape):
         """The dataset of ``history`` completed rows: a fresh copy of the cached one, or
-        generated into the emptied tables (--no-cache)."""
-        if self.cache is not None:
+        generated into the emptied tables (--no-cache, or another ``shape``: more generator
+        options, e.g. bench/dense.py's recent history)."""
+        if self.cache is not None and not shape:
             if self.conn is not None:
                 self.conn.close()
             entry, copy_s = self.cache.checkout(history, self.p["live"])
@@ -271,9 +275,10 @@ class Bench:
             log("dataset %s: copied from the cache in %.0f s (generated %s in %.0f s): queue %d MiB" % (
                 entry["name"], copy_s, entry["generated_at"], entry["generate_s"], out["queue_total_mib"]))
             return out
-        return self.generate_dataset(history)
+        return self.generate_dataset(history, **shape)
 
-    def generate_dataset(self, history):
+    def generate_dataset(self, history, **shape):
+        """Empty the tables and generate live + history rows from the fixed seed."""
         log("dataset: %d live rows over %d completed rows (generator, --fast-load)" % (self.p["live"], history))
         self.sql("TRUNCATE tds_sync_logs, tds_dead_letter_queue, tds_sync_queue, tds_inbox_events", fetch=False)
         t0 = time.time()
@@ -281,10 +286,11 @@ class Bench:
         params = inspect.signature(gen.generate).parameters
         if "jobs" in params and history >= 1000000:
             # the history over as many connections as there are CPUs (the generator's own option)
-            extra.update(jobs=max(1, min(4, os.cpu_count() or 1)), dsn=self.cluster.dsn("bench"))
+            extra.update(jobs=max(1, min(4, os.cpu_count() or 1)), dsn=self.conn.dsn)
         if "progress" in params and history >= 1000000:
             extra["progress"] = lambda step, seconds: log("  generate: %s %.0f s" % (step, seconds)) \
                 if seconds >= 30 else None
+        extra.update(shape)
         info = gen.generate(self.conn, live=self.p["live"], history=history, seed=SEED, fast_load=True, **extra)
         gen_s = time.time() - t0
         t0 = time.time()
@@ -831,6 +837,12 @@ class Bench:
             for history in self.p.get("preview_sizes") or []:
                 r["preview"].append(self.guarded("preview", self.measure_preview, history))
                 self.checkpoint()
+        # issue 13's cases (bench/dense.py, bench/fleet.py): after the others, on their own databases
+        if "dense" in phases:
+            r["dense"] = self.guarded("dense", lambda _h: dense.measure(self), None)
+            self.checkpoint()
+        if "fleet" in phases:
+            r["fleet"] = self.guarded("fleet", lambda _h: fleet.measure(self), None)
         r["load_during"] = sampler.stop()
         r["load_average_end"] = load_average()
         r["finished_at"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -922,7 +934,7 @@ def targets(r):
         rss = mem["facts_module_max_rss_mib"]["max"]
         add("facts module peak memory", "< %d MiB" % TARGET_FACTS_RSS_MIB, "%.1f MiB" % rss,
             rss < TARGET_FACTS_RSS_MIB)
-    return out
+    return out + dense.targets(r) + fleet.targets(r)
 
 
 # ----------------------------------------------------------------------------- reports
@@ -1107,6 +1119,7 @@ def render(r, command):
                 "yes" if all(pv["same_counts"].values()) else "no: %s" % ", ".join(
                     k for k, v in pv["same_counts"].items() if not v)))
         add("")
+    lines.extend(dense.render(r) + fleet.render(r))
     return "\n".join(lines) + "\n"
 
 
@@ -1204,7 +1217,7 @@ def main(argv=None):
     os.makedirs(args.out_dir, exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + name
     md = render(results, command)
-    plans = render_plans(results)
+    plans = "\n".join(p for p in (render_plans(results), dense.render_plans(results)) if p) or None
     base = os.path.join(args.out_dir, stamp)
     with open(base + ".json", "w") as fh:
         json.dump(results, fh, indent=2, sort_keys=True)

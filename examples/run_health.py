@@ -11,7 +11,8 @@ an inventory link and a project link), then reads
 - the per-host results from ansible-runner's events and stats (ok / changed /
   failed / unreachable per host, and the tasks that failed), and
 - each host's JSON report (``latest.json``), found in the results of the task
-  that wrote it (the events), else under ``<report dir>/<host>/``.
+  that wrote it (the events), else under ``<report dir>/<host>/``, and
+- the fleet summary of the run (``<report dir>/fleet/latest.json``).
 
 It prints one line per host and exits with ansible-playbook's exit code (health
 fails, after writing its reports, when a host is critical or unknown).
@@ -52,14 +53,16 @@ def _paths_in(value):
 
 
 def report_paths(events):
-    """host -> latest.json path, from the results of the task that wrote it."""
+    """host -> latest.json path, from the results of the task that wrote it
+    (<report dir>/<host>/latest.json; the fleet summary's own latest.json is not one)."""
     paths = {}
     for event in events:
         if event.get("event") != "runner_on_ok":
             continue
         data = event.get("event_data", {})
         for path in _paths_in(data.get("res", {})):
-            paths[data.get("host")] = path
+            if os.path.isabs(path) and os.path.basename(os.path.dirname(path)) == data.get("host"):
+                paths[data.get("host")] = path
     return paths
 
 
@@ -82,13 +85,17 @@ def host_results(runner):
         if data.get("ignore_errors"):
             continue
         entry = results.setdefault(data.get("host"), {"failed_tasks": []})
-        entry["failed_tasks"].append({"task": data.get("task"), "msg": (data.get("res") or {}).get("msg")})
+        failure = {"task": data.get("task"), "msg": (data.get("res") or {}).get("msg")}
+        # health.yml records a failure, writes the fleet summary, then raises it again:
+        # the same message twice is one failure (the task where it happened is kept)
+        if not any(f["msg"] == failure["msg"] for f in entry["failed_tasks"]):
+            entry["failed_tasks"].append(failure)
     return results
 
 
 def run_health(private_data_dir=DEFAULT_PDD, report_dir=None, artifact_dir=None, limit=None,
                extravars=None, quiet=True):
-    """Run health.yml; return {status, rc, hosts: {host: {...counts, failed_tasks, report}}}."""
+    """Run health.yml; return {status, rc, hosts: {host: {...counts, failed_tasks, report}}, fleet}."""
     extra = dict(extravars or {})
     if report_dir:
         extra["zoho_report_dir"] = report_dir
@@ -111,7 +118,17 @@ def run_health(private_data_dir=DEFAULT_PDD, report_dir=None, artifact_dir=None,
         if path and os.path.exists(path):
             with open(path) as fh:
                 entry["report"] = json.load(fh)
-    return {"status": runner.status, "rc": runner.rc, "hosts": hosts}
+    # the fleet summary sits beside the per-host report directories
+    fleet = None
+    roots = [report_dir] if report_dir else []
+    roots += [os.path.dirname(os.path.dirname(e["report_path"])) for e in hosts.values() if e["report_path"]]
+    for root in roots:
+        path = os.path.join(root, "fleet", "latest.json")
+        if os.path.exists(path):
+            with open(path) as fh:
+                fleet = json.load(fh)
+            break
+    return {"status": runner.status, "rc": runner.rc, "hosts": hosts, "fleet": fleet}
 
 
 def main():

@@ -20,8 +20,8 @@ properties the health checks classify by. Category sizes come from a weight mix 
 largest remainder, so the returned counts are exact by construction; the live rows'
 counts per status, entity type and error code are what the INSERTs RETURNed. The
 history (completed rows over the last 365 days, in arrival order like a real
-append-only table) is counted per entity type from the very expression its INSERT
-used.
+append-only table; with ``recent`` the newest of them crowd into the last hours)
+is counted per entity type from the very expression its INSERT used.
 
 Definitions used in the returned counts (``now`` is the reference time; every row
 keeps its category for ``STABLE_FOR_S`` = 60 s after ``now``):
@@ -46,6 +46,7 @@ cost about 56 s of server CPU that way, over half of it rebuilding the 35 indexe
 Command line::
 
     python -m testbed.generate --dsn DSN --live N --history N --seed S [--fast-load]
+        [--recent N [--recent-hours H]]
         [--now ISO] [--no-logs] [--mix default|healthy|claimable|JSON]
         [--chunk-size N] [--jobs N] [--load-schema] [--progress]
 
@@ -91,6 +92,7 @@ OVERDUE_AFTER_S = 3600     # a retry due longer ago than this is "overdue"
 # see exactly the returned counts.
 STABLE_FOR_S = 60
 YEAR_MS = 365 * 86400 * 1000
+HISTORY_MAX_RUN_MS = 10000  # a history row completes within 10 s of its creation (wait + run)
 SOURCE_ID_POOL = 500000    # distinct Zoho ids: the same entity is queued many times
 
 # Live categories: the status and what the health checks see in the rows.
@@ -373,15 +375,39 @@ FROM (%(inner)s) s""" % {"status": status, "inner": sql,
                          "err_msg": err_msg, "err_code": err_code}
 
 
-def _history_sql(seed, lo, hi, now, history, step=1):
+def _history_age_sql(history, recent=None):
+    """How long before ``now`` history row n was created (SQL over ``n`` and ``r6``).
+
+    Row n of ``history`` gets its own slot, in order, at a random point inside it. By
+    default the slots divide the year evenly. With ``recent = (count, hours)`` the
+    newest ``count`` rows were created and completed inside the last ``hours`` hours
+    (a busy queue, or a catch-up after an outage), and the others, created and
+    completed before that window, share the rest of the year.
+    """
+    count, hours = recent or (0, 0)
+    if not count:
+        slot_ms = max(1, YEAR_MS // max(1, history))
+        return ("(interval '120 seconds' + interval '1 millisecond' * ((%d - n) * %d + r6 %% %d))"
+                % (history, slot_ms, slot_ms))
+    window_ms = int(hours * 3600 * 1000)
+    # the newest row is 120 s old, as by default; the oldest recent one completes inside the window
+    recent_ms = max(1, (window_ms - 120000 - HISTORY_MAX_RUN_MS) // count)
+    older = history - count
+    older_start = window_ms + HISTORY_MAX_RUN_MS  # completed before the window opened
+    older_ms = max(1, (YEAR_MS - older_start) // max(1, older))
+    return ("(interval '1 millisecond' * CASE WHEN n > %d THEN 120000 + (%d - n) * %d + r6 %% %d "
+            "ELSE %d + (%d - n) * %d + r6 %% %d END)"
+            % (older, history, recent_ms, recent_ms, older_start, older, older_ms, older_ms))
+
+
+def _history_sql(seed, lo, hi, now, history, step=1, recent=None):
     """Completed rows: created over the last 365 days, processed in 0.2-5 s.
 
-    Row n of ``history`` gets its own slot of the year, in order, at a random point
-    inside it: like a real append-only queue the heap is in created_at order (the
-    planner's correlation statistics look like production's), and the index builds
-    of the fast load get nearly sorted input.
+    Like a real append-only queue the heap is in created_at order (the planner's
+    correlation statistics look like production's), and the index builds of the fast
+    load get nearly sorted input; ``recent`` is the time distribution
+    (:func:`_history_age_sql`).
     """
-    slot_ms = max(1, YEAR_MS // max(1, history))
     inner = _base_sql(seed, "H", lo, hi, step)
     return """
 SELECT s.*, 'completed'::tds_event_status AS status,
@@ -395,9 +421,7 @@ SELECT s.*, 'completed'::tds_event_status AS status,
   NULL::text AS error_message, NULL::varchar AS error_code,
   (200 + r9 %% 4800)::integer AS execution_time_ms
 FROM (SELECT s1.*, %(now)s - %(age)s AS c FROM (%(inner)s) s1 OFFSET 0) s""" % {
-        "inner": inner, "now": now,
-        "age": "(interval '120 seconds' + interval '1 millisecond' * ((%d - n) * %d + r6 %% %d))"
-               % (history, slot_ms, slot_ms),
+        "inner": inner, "now": now, "age": _history_age_sql(history, recent),
         "wait": _ms("r8 % 5000"), "run": _ms("200 + r9 % 4800"),
     }
 
@@ -511,8 +535,9 @@ class _Loader:
 
     _RESULT = "jsonb_build_object('zoho_id', target_entity_id, 'code', 0, 'message', 'success')"
 
-    def __init__(self, conn, seed, now_sql, with_logs, progress):
+    def __init__(self, conn, seed, now_sql, with_logs, progress, recent=None):
         self.conn = conn
+        self.recent = recent
         self.cur = conn.cursor()
         self.seed = seed
         self.now_sql = now_sql
@@ -538,7 +563,7 @@ class _Loader:
 
     def history_chunk(self, lo, hi, history):
         seed, now_sql = self.seed, self.now_sql
-        src = _history_sql(seed, lo, hi, now_sql, history)
+        src = _history_sql(seed, lo, hi, now_sql, history, recent=self.recent)
         self.insert("inbox", _INBOX_INSERT % {"seed": seed, "tag": "H", "src": src})
         self.execute("queue", _QUEUE_INSERT % {"payload": _payload_sql(), "src": src,
                                                "result": self._RESULT})
@@ -548,7 +573,8 @@ class _Loader:
         first = ((lo + 4) // 5) * 5  # a log row for every 5th row
         if self.with_logs and first <= hi:
             self.insert("logs", _LOG_INSERT % {
-                "seed": seed, "tag": "H", "src": _history_sql(seed, first, hi, now_sql, history, 5),
+                "seed": seed, "tag": "H", "src": _history_sql(seed, first, hi, now_sql, history, 5,
+                                                                  recent=self.recent),
                 "opstatus": "'completed'::tds_event_status",
                 "output": "jsonb_build_object('zoho_id', target_entity_id)",
                 "attempt": "attempt_count + 1", "ts": "completed_at", "where": ""})
@@ -575,7 +601,7 @@ def _chunks(lo, hi, size):
 
 def generate(conn, live=10000, history=0, seed=42, now=None, with_logs=True,
              fast_load=False, mix=None, chunk_size=1000000, commit=True, progress=None,
-             jobs=1, dsn=None):
+             jobs=1, dsn=None, recent=0, recent_hours=48):
     """Write ``live`` open and ``history`` completed queue rows (with their inbox
     events, logs and some DLQ records) and return the exact counts written.
 
@@ -593,9 +619,18 @@ def generate(conn, live=10000, history=0, seed=42, now=None, with_logs=True,
     gives up atomicity for speed: with ``fast_load`` the lifted keys and indexes are
     committed away first and rebuilt at the end (also after a failure, as far as
     possible), and history chunks are committed as they are written.
+
+    ``recent`` > 0 makes the history dense at its recent end: the newest ``recent``
+    completed rows were created in the last ``recent_hours`` hours, the others over
+    the rest of the year (by default the year is even; the rows are the same, only
+    their times differ).
     """
     if live < 0 or history < 0 or chunk_size < 1 or jobs < 1:
         raise ValueError("live, history must be >= 0, chunk_size and jobs >= 1")
+    if not 0 <= recent <= history:
+        raise ValueError("recent must be between 0 and history (%d), got %r" % (history, recent))
+    if recent and not 1 <= recent_hours < 365 * 24:
+        raise ValueError("recent_hours must be at least 1 and less than a year, got %r" % (recent_hours,))
     seed = int(seed)
     started = time.time()
     autocommit = conn.autocommit
@@ -604,7 +639,7 @@ def generate(conn, live=10000, history=0, seed=42, now=None, with_logs=True,
     try:
         return _generate(conn, live, history, seed, now, with_logs, fast_load, mix,
                          chunk_size, commit or autocommit or jobs > 1, started, progress,
-                         jobs, dsn)
+                         jobs, dsn, (recent, recent_hours) if recent else None)
     except BaseException:
         if not conn.closed:
             try:
@@ -618,10 +653,10 @@ def generate(conn, live=10000, history=0, seed=42, now=None, with_logs=True,
 
 
 def _generate(conn, live, history, seed, now, with_logs, fast_load, mix, chunk_size,
-              commit, started, progress, jobs, dsn):
+              commit, started, progress, jobs, dsn, recent):
     mix = DEFAULT_MIX if mix is None else mix
     plan = allocate(live, mix)
-    main = _Loader(conn, seed, None, with_logs, progress)
+    main = _Loader(conn, seed, None, with_logs, progress, recent)
     cur = main.cur
     if now is None:
         cur.execute("SELECT clock_timestamp()")
@@ -674,7 +709,7 @@ def _generate(conn, live, history, seed, now, with_logs, fast_load, mix, chunk_s
         if parallel:
             size = min(chunk_size, -(-history // jobs))
             helpers = _load_parallel(dsn or conn.dsn, jobs, _chunks(1, history, size),
-                                     seed, now_sql, with_logs, progress, history)
+                                     seed, now_sql, with_logs, progress, history, recent)
         else:
             for lo, hi in _chunks(1, history, chunk_size):
                 main.history_chunk(lo, hi, history)
@@ -733,7 +768,7 @@ def _generate(conn, live, history, seed, now, with_logs, fast_load, mix, chunk_s
     for c, p in CATEGORIES.items():
         if p.get("lease") == "stuck":
             stuck_by_status[p["status"]] += cats[c]
-    return {
+    result = {
         "seed": seed,
         "now": now.isoformat(),
         "stable_until": (now + datetime.timedelta(seconds=STABLE_FOR_S)).isoformat(),
@@ -775,9 +810,12 @@ def _generate(conn, live, history, seed, now, with_logs, fast_load, mix, chunk_s
         "constraints_rebuilt": [name for _t, name, _d in keys + fkeys],
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
+    if recent:  # only then: the default output stays what it always was
+        result["history_recent"], result["history_recent_hours"] = recent
+    return result
 
 
-def _load_parallel(dsn, jobs, chunks, seed, now_sql, with_logs, progress, history):
+def _load_parallel(dsn, jobs, chunks, seed, now_sql, with_logs, progress, history, recent=None):
     """History chunks over ``jobs`` connections, each chunk its own transaction."""
     failed = []
     loaders = []
@@ -801,7 +839,7 @@ def _load_parallel(dsn, jobs, chunks, seed, now_sql, with_logs, progress, histor
     try:
         for _ in range(jobs):
             conns.append(psycopg2.connect(dsn))
-            loaders.append(_Loader(conns[-1], seed, now_sql, with_logs, progress))
+            loaders.append(_Loader(conns[-1], seed, now_sql, with_logs, progress, recent))
         threads = [threading.Thread(target=run, args=(ld,)) for ld in loaders]
         for t in threads:
             t.start()
@@ -830,6 +868,9 @@ def main(argv=None):
     parser.add_argument("--dsn", default="", help="libpq DSN (default: PG* environment)")
     parser.add_argument("--live", type=int, default=10000, help="open (not completed) rows")
     parser.add_argument("--history", type=int, default=0, help="completed rows over 365 days")
+    parser.add_argument("--recent", type=int, default=0,
+                        help="of the history, how many rows were created in the last --recent-hours")
+    parser.add_argument("--recent-hours", type=float, default=48)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--now", default=None, help="reference time, ISO 8601 with zone")
     parser.add_argument("--no-logs", action="store_true", help="write no tds_sync_logs rows")
@@ -855,6 +896,7 @@ def main(argv=None):
         result = generate(conn, live=args.live, history=args.history, seed=args.seed,
                           now=args.now, with_logs=not args.no_logs, fast_load=args.fast_load,
                           mix=mix, chunk_size=args.chunk_size, jobs=args.jobs, dsn=args.dsn,
+                          recent=args.recent, recent_hours=args.recent_hours,
                           progress=_print_progress if args.progress else None)
     finally:
         conn.close()

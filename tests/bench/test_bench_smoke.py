@@ -7,8 +7,12 @@ harness's own throwaway cluster, and checks the result files' structure.
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -49,3 +53,53 @@ def test_smoke_run_writes_results(tmp_path):
     text = open(md).read()
     assert "## Targets" in text and "## 1. zoho_queue_facts" in text and "## 3. Heal" in text
     assert "Seq Scan" in open(plans).read() or "Index" in open(plans).read()
+
+
+def run_bench(cache, phases, out):
+    env = dict(os.environ, ZOHO_BENCH_CACHE=cache)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke", "--phases", phases, "--out-dir", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    [js] = glob.glob(str(out / "*-smoke.json"))
+    [md] = glob.glob(str(out / "*-smoke.md"))
+    return json.load(open(js)), open(md).read(), proc
+
+
+@pytest.fixture
+def cache():
+    """The dense datasets' cache: its cluster runs as postgres, so not under pytest's tmp_path."""
+    path = tempfile.mkdtemp(prefix="zoho-bench-cache-")
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_smoke_dense_and_fleet(tmp_path, cache):
+    """bench/dense.py and bench/fleet.py at their smoke sizes: the dense datasets are what was
+    asked (and cached for the next run), the marginal costs and the fleet figures are there."""
+    r, md, _proc = run_bench(cache, "facts,dense,fleet", tmp_path / "first")
+    d = r["dense"]
+    assert [ds["history"] for ds in d["datasets"]] == [1000, 2000]
+    # one history row in ten was created (and completed) in the facts' 48 h window
+    assert [ds["window_rows_at_measurement"] for ds in d["datasets"]] == [100, 200]
+    assert [ds["cached"] for ds in d["datasets"]] == [False, False]
+    for shape in ("dense", "today"):
+        for m in d[shape]:
+            assert m["marginal_in_process_ms"] == round(
+                m["facts_in_process_ms"] - d["empty_%s" % shape]["facts_in_process_ms"]["median"], 1)
+    assert len(d["today"]) == 1 and d["today"][0]["history"] == 1000
+    assert d["plans"]["facts"] and d["load_average_before"] and d["load_average_after"]
+    f = r["fleet"]
+    assert f["hosts"] == 2 and f["exit_codes"] == {"ping": [0], "health": [2]}
+    assert f["ratio_health_ping"] == round(f["health_s"]["median"] / f["ping_s"]["median"], 2)
+    names = [t["target"] for t in r["targets"]]
+    assert any(n.startswith("facts' marginal cost vs naive") for n in names)
+    assert any(n.startswith("health.yml over 2 hosts") for n in names)
+    assert "## 6. Dense recent history" in md and "## 7. The fleet" in md
+    [plans] = glob.glob(str(tmp_path / "first" / "*-smoke-plans.md"))
+    assert "# Query plans on the dense dataset" in open(plans).read()
+    # the next run takes the dense datasets from the cache
+    r2, _md, _proc = run_bench(cache, "dense", tmp_path / "second")
+    assert [ds["cached"] for ds in r2["dense"]["datasets"]] == [True, True]
+    assert [ds["window_rows_at_measurement"] for ds in r2["dense"]["datasets"]] == [100, 200]

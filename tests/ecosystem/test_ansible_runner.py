@@ -45,6 +45,10 @@ def test_runner_example_on_a_critical_queue(tsh_db, tmp_path):
     assert host["report_path"] == str(tmp_path / "reports" / "localhost" / "latest.json")
     report = host["report"]
     assert report["overall"] == "critical" and report["host"] == "localhost"
+    # the fleet summary of the run names the host, its state and its report
+    [fleet_host] = result["fleet"]["hosts"]
+    assert (fleet_host["host"], fleet_host["state"], fleet_host["read"]) == ("localhost", "critical", True)
+    assert fleet_host["generated_at"] == report["generated_at"]
     queue = report["facts"]["zoho_queue"]
     assert queue["database"] == tsh_db.name
     assert queue["status_counts"]["failed"] == tsh_db.count("status = 'failed'") == 12

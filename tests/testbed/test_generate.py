@@ -252,3 +252,46 @@ def test_cli_prints_the_counts(cluster, empty):
     out = json.loads(proc.stdout)
     assert out["queue_rows"] == 500 and out["by_status"]["completed"] == 200
     assert scalar(conn, "SELECT count(*) FROM tds_sync_queue") == 500
+
+
+def test_dense_recent_history_moves_only_the_times(empty):
+    """recent=N: exactly N history rows created and completed in the last recent_hours,
+    the others before that window; the same rows as the default otherwise, still in
+    arrival order. Without it the output has no new keys."""
+    conn = empty
+    plain = gen.generate(conn, live=100, history=1000, seed=13, now=NOW)
+    assert "history_recent" not in plain
+
+    def shape():
+        return scalar(conn, "SELECT md5(string_agg(concat_ws(',', id, entity_type, source_entity_id, status, "
+                            "attempt_count, target_entity_id), '|' ORDER BY id)) FROM tds_sync_queue")
+
+    def history_times():
+        with conn.cursor() as cur:
+            cur.execute("SELECT id::text, created_at FROM tds_sync_queue WHERE status = 'completed'")
+            return dict(cur.fetchall())
+
+    before, plain_times = shape(), history_times()
+    reset(conn)
+    r = gen.generate(conn, live=100, history=1000, seed=13, now=NOW, recent=300, recent_hours=48)
+    assert (r["history_recent"], r["history_recent_hours"]) == (300, 48)
+    assert r["by_status"] == plain["by_status"] and r["by_entity_type"] == plain["by_entity_type"]
+    assert shape() == before
+    window = "%s::timestamptz - interval '48 hours'"
+    done = "status = 'completed' AND "
+    assert scalar(conn, "SELECT count(*) FROM tds_sync_queue WHERE " + done + "completed_at >= " + window,
+                  (NOW,)) == 300
+    assert scalar(conn, "SELECT count(*) FROM tds_sync_queue WHERE " + done + "created_at >= " + window,
+                  (NOW,)) == 300
+    assert scalar(conn, "SELECT max(completed_at) < %s FROM tds_sync_queue WHERE status = 'completed'", (NOW,))
+    assert scalar(conn, "SELECT min(created_at) >= %s::timestamptz - interval '366 days' FROM tds_sync_queue",
+                  (NOW,))
+    # arrival order kept: row n is older than row n+1, across the window's edge too
+    ids = [gen.row_id(13, "H", "q", n) for n in (1, 699, 700, 701, 702, 1000)]
+    times = history_times()
+    assert [times[i] for i in ids] == sorted(times[i] for i in ids)
+    assert times[ids[2]] < NOW - datetime.timedelta(hours=48) <= times[ids[3]]
+    assert set(times) == set(plain_times) and times != plain_times
+    for bad in ({"recent": 1001}, {"recent": -1}, {"recent": 10, "recent_hours": 0}):
+        with pytest.raises(ValueError):
+            gen.generate(conn, live=0, history=1000, seed=14, now=NOW, **bad)

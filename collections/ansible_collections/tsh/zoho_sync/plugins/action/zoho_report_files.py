@@ -9,24 +9,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import fnmatch
 import os
-import time
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.atomic_file import write_atomic
-
-
-def _mode(value, default):
-    if value is None:
-        return default
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    try:
-        return int(text, 8)
-    except ValueError:
-        raise ValueError("mode must be an octal string such as '0640', got %r" % (value,))
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.atomic_file import parse_mode, prune_old, write_atomic
 
 
 class ActionModule(ActionBase):
@@ -50,8 +36,8 @@ class ActionModule(ActionBase):
                     raise ValueError("files: %r is not a plain file name" % name)
                 if not isinstance(content, str):
                     raise ValueError("files: the content of %s must be text" % name)
-            mode = _mode(args.get("mode"), 0o640)
-            dir_mode = _mode(args.get("dir_mode"), 0o750)
+            mode = parse_mode(args.get("mode"), 0o640)
+            dir_mode = parse_mode(args.get("dir_mode"), 0o750)
             patterns = args.get("prune_patterns") or []
             if isinstance(patterns, str):
                 patterns = [patterns]
@@ -79,15 +65,7 @@ class ActionModule(ActionBase):
                 changed = write_atomic(path, content, mode) or changed
                 written.append(path)
             if patterns and keep_days is not None:
-                cutoff = time.time() - keep_days * 86400
-                keep = set(str(n) for n in files)
-                for entry in sorted(os.listdir(directory)):
-                    path = os.path.join(directory, entry)
-                    if entry in keep or not os.path.isfile(path):
-                        continue
-                    if any(fnmatch.fnmatch(entry, p) for p in patterns) and os.path.getmtime(path) < cutoff:
-                        os.unlink(path)
-                        removed.append(path)
+                removed = prune_old(directory, patterns, keep_days, keep=files)
         except (IOError, OSError) as exc:
             result.update(failed=True, msg="Cannot write the reports in %s: %s" % (directory, exc))
             return result

@@ -9,10 +9,25 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fnmatch
 import os
 import tempfile
+import time
 
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.paths import fsync_dir
+
+
+def parse_mode(value, default):
+    """A file mode from a task argument: an int, an octal string such as '0640', or
+    ``default`` when not given; ValueError otherwise."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip(), 8)
+    except ValueError:
+        raise ValueError("mode must be an octal string such as '0640', got %r" % (value,))
 
 
 def write_atomic(path, text, mode, dir_mode=None):
@@ -45,3 +60,20 @@ def write_atomic(path, text, mode, dir_mode=None):
         raise
     fsync_dir(directory)
     return True
+
+
+def prune_old(directory, patterns, keep_days, keep=()):
+    """Remove the files of ``directory`` matching one of the shell ``patterns`` whose
+    modification time is more than ``keep_days`` days ago, never a name in ``keep``.
+    Returns the removed paths."""
+    removed = []
+    cutoff = time.time() - float(keep_days) * 86400
+    keep = set(str(n) for n in keep)
+    for entry in sorted(os.listdir(directory)):
+        path = os.path.join(directory, entry)
+        if entry in keep or not os.path.isfile(path):
+            continue
+        if any(fnmatch.fnmatch(entry, p) for p in patterns) and os.path.getmtime(path) < cutoff:
+            os.unlink(path)
+            removed.append(path)
+    return removed
