@@ -111,6 +111,12 @@ def run_module(name, args, env=None, check=False, sample_tree=False):
     return wall, result, usage.ru_maxrss
 
 
+# ansible-playbook's exit codes of a run that ran its play: 0, and 2 (a failed host - the
+# health check's critical or unknown). The others are errors before or around the play; the
+# output says little (the operator callback prints no recap), the exit code says it.
+RAN_EXIT_CODES = (0, 2)
+
+
 def run_playbook(playbook, env, extra_args=(), sample_tree=False, inventory=None):
     """ansible-playbook as a subprocess (on inventory/demo unless told). Returns (wall seconds,
     rc, max RSS of the largest process in the tree KiB, peak summed RSS of the tree KiB or None,

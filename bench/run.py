@@ -192,6 +192,7 @@ class Bench:
         self.p = profile
         self.args = args
         self.cluster = None
+        self.cache = None  # the dataset cache (start); bench/dense.py's databases have none
         self.work = tempfile.mkdtemp(prefix="zoho-bench-")
         self.results = {}
 
@@ -415,8 +416,8 @@ class Bench:
             floor.append(wall)
             wall, rc, _rss, _tree, tail = procs.run_playbook(HEALTH_PLAYBOOK, env)
             rcs.add(rc)
-            if "PLAY RECAP" not in tail:
-                raise RuntimeError("health.yml did not run: %s" % tail)
+            if rc not in procs.RAN_EXIT_CODES:
+                raise RuntimeError("health.yml did not run (exit code %s): %s" % (rc, tail))
             health.append(wall)
         written = sorted(os.listdir(os.path.join(reports, "localhost"))) if os.path.isdir(
             os.path.join(reports, "localhost")) else []

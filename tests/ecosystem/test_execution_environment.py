@@ -49,7 +49,9 @@ def test_ansible_builder_create_writes_the_build_context(tmp_path, collection_ta
     (work / "build").mkdir()
     shutil.copy(collection_tarball, str(work / "build"))
     context = tmp_path / "context"
-    builder("create", "--file", "execution-environment.yml", "--context", str(context), cwd=str(work))
+    # the file name follows the container runtime ansible-builder finds; name it (podman's)
+    builder("create", "--file", "execution-environment.yml", "--context", str(context),
+            "--output-filename", "Containerfile", cwd=str(work))
 
     containerfile = (context / "Containerfile").read_text()
     assert 'ARG EE_BASE_IMAGE="quay.io/centos/centos:stream9"' in containerfile

@@ -112,8 +112,9 @@ def test_textfile_matches_the_database(queue, first_run):
 
 def test_nagios_check_reads_the_real_report(queue, first_run):
     # as a Nagios command runs it: nothing in the environment but the health run's report directory
-    # (which holds localhost/ and the Prometheus metrics/ directory)
+    # (which holds localhost/, the fleet summary fleet/ and the Prometheus metrics/ directory)
     proc = subprocess.run(["env", "-i", "ZOHO_REPORT_DIR=%s" % first_run, CHECK], capture_output=True, text=True, timeout=60)
+    assert (first_run / "fleet" / "latest.json").exists()  # beside the host: not a host of its own
     assert proc.returncode == 2, proc.stdout + proc.stderr
     line = proc.stdout.strip()
     assert line.startswith("ZOHO_SYNC CRITICAL - localhost: ")

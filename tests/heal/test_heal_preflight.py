@@ -58,9 +58,28 @@ def test_nonsense_limits_stop_the_run_before_anything(work_to_do, variable, valu
     out = result.stdout
     assert ("Invalid heal limits: %s must be a whole number" % variable in out
             or ("CONFIG ERROR localhost: %s: %s is not a whole number" % (variable, repr(value))) in out), result
+    # said once, as a configuration mistake, not as a failed task
+    assert "CONFIG ERROR localhost:" in out and "FAILED" not in out, out
+    assert out.count(variable) == 1, out
     assert "Traceback" not in result.stdout + result.stderr
     assert work_to_do.db.checksum() == before
     assert work_to_do.audit() == [], "a refused run took the lock and audited an action"
+
+
+@pytest.mark.parametrize("variable, value, words", [
+    ("zoho_heal_invoked_by", "cronjob", "zoho_heal_invoked_by must be one of cron, awx, manual, got cronjob"),
+    ("zoho_heal_run_id", "a b; rm", "zoho_heal_run_id must be 1-32 letters"),
+    ("zoho_heal_cleanup_targets", ["queue", "everything"], "zoho_heal_cleanup_targets must be a list of queue"),
+])
+def test_nonsense_settings_are_one_config_error_line(work_to_do, variable, value, words):
+    before = work_to_do.db.checksum()
+    result = work_to_do.run("heal.yml", extra={variable: value})
+    assert result.rc != 0, result
+    lines = [line for line in result.stdout.splitlines() if "CONFIG ERROR" in line]
+    assert len(lines) == 1 and "Invalid heal settings: " + words in lines[0], result.stdout
+    assert "FAILED" not in result.stdout and "Traceback" not in result.stdout + result.stderr
+    assert work_to_do.db.checksum() == before
+    assert work_to_do.audit() == []
 
 
 def test_range_and_write_problem_filters(tmp_path):

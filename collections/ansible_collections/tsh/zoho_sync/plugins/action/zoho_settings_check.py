@@ -30,7 +30,7 @@ def collection_names():
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("problems", "check_names", "ignore"))
+    _VALID_ARGS = frozenset(("problems", "check_names", "ignore", "argument_errors", "argument_spec_data"))
     _requires_connection = False
 
     def _play_names(self):
@@ -68,6 +68,14 @@ class ActionModule(ActionBase):
         result["unknown_variables"] = [name for name, _match in unknown]
         result["problems"] = problems
         result["changed"] = False
+        argument_errors = [str(e) for e in args.get("argument_errors") or []]
+        if argument_errors:
+            # a role's argument check, said again (health.yml's rescue keeps it for after the
+            # fleet summary): the callback words each error as on the first failure
+            result.update(failed=True, argument_errors=argument_errors,
+                          argument_spec_data=args.get("argument_spec_data") or {},
+                          msg="Validation of arguments failed: " + "; ".join(argument_errors))
+            return result
         if problems:
             result["failed"] = True
             result["zoho_settings_error"] = True

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: zoho_fleet_report
-short_description: Write the fleet summary of a health run over many hosts (JSON and one HTML page)
+short_description: (internal) Write the fleet summary of a health run over many hosts (JSON and one HTML page)
 version_added: 0.1.0
 description:
   - Summarises the health run of every host in O(hosts) - normally C(ansible_play_hosts_all) of the health play -

@@ -6,7 +6,7 @@
 DOCUMENTATION = r'''
 ---
 module: zoho_heal_lock
-short_description: Hold the one-heal-at-a-time lock of a Zoho sync database for a whole playbook run
+short_description: (internal) Hold the one-heal-at-a-time lock of a Zoho sync database for a whole playbook run
 version_added: 0.1.0
 description:
   - Takes (O(state=acquired)) or gives back (O(state=released)) a PostgreSQL advisory lock that allows one

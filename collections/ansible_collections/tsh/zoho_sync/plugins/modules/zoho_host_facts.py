@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: zoho_host_facts
-short_description: Memory and disk usage of a host, for the health report (used by the zoho_health role)
+short_description: (internal) Memory and disk usage of a host, for the health report of the zoho_health role
 version_added: 0.2.0
 description:
   - Reads C(/proc/meminfo) and the disk usage (C(statvfs)) of O(paths) on the host, and of O(control_paths) on the
