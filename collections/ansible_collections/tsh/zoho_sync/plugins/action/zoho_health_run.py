@@ -18,15 +18,20 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import datetime
+import importlib
+import io
 import json
 import os
+import sys
 
 from ansible import context
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import lookup_loader
 from ansible.utils.display import Display
+from ansible.vars.clean import remove_internal_keys
 
 from ansible_collections.tsh.zoho_sync.plugins.action.zoho_display import ANSI_RE, use_color
 from ansible_collections.tsh.zoho_sync.plugins.action.zoho_host_facts import host_paths, read_host_facts
@@ -39,6 +44,7 @@ from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.run_context import r
 display = Display()
 
 QUEUE_MODULE = "tsh.zoho_sync.zoho_queue_facts"
+PROFILE = "legacy"  # the serialization profile of a module's arguments and result
 # file extension -> template of the role, in the order of the files written
 RENDERINGS = (("json", "report.json.j2"), ("md", "report.md.j2"), ("html", "report.html.j2"),
               ("txt", "summary.txt.j2"))
@@ -223,11 +229,68 @@ class ActionModule(ActionBase):
         module_args.update(stuck_after=warning("stuck_lock_minutes"),
                            activity_window=warning("worker_inactivity_minutes"))
         try:
+            here = self._queue_facts_here(module_args, task_vars)
+            if here is not None:
+                return here
             return self._execute_module(module_name=QUEUE_MODULE, module_args=module_args, task_vars=task_vars)
         except AnsibleConnectionFailure:  # an unreachable host stays unreachable
             raise
         except AnsibleError as exc:  # a module that cannot run is a finding, as a failed module is
             return {"failed": True, "msg": str(exc)}
+
+    def _runs_here(self, task_vars):
+        """True when the host's module process would be this controller's Python as this user: a
+        local connection, without become, with ansible_python_interpreter naming the Python that
+        runs ansible-playbook."""
+        if getattr(self._connection, "transport", None) != "local" or self._play_context.become:
+            return False
+        interpreter = task_vars.get("ansible_python_interpreter")
+        if not interpreter:
+            return False
+        try:
+            interpreter = str(self._templar.template(interpreter)).strip()
+        except Exception:  # an interpreter that does not template: let the module say so
+            return False
+        return os.path.realpath(interpreter) == os.path.realpath(sys.executable)
+
+    def _queue_facts_here(self, module_args, task_vars):
+        """The queue facts module run in this process, when its process would be this Python on
+        this machine anyway (see _runs_here): its main() with the arguments a module process gets,
+        its printed result parsed as the result of a module process is. None when it cannot run
+        here (another host, another Python, an Ansible without these entry points, an error of
+        its own): the module then runs as a process."""
+        if not self._runs_here(task_vars):
+            return None
+        try:
+            from ansible.module_utils import basic
+            from ansible.module_utils.common.json import Direction, get_module_encoder
+        except ImportError:
+            return None
+        if not hasattr(basic, "_ANSIBLE_PROFILE") or not hasattr(self, "_parse_returned_data"):
+            return None
+        args = dict(module_args)
+        self._update_module_args(QUEUE_MODULE, args, task_vars)
+        saved = basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE
+        out = io.StringIO()
+        try:
+            module = importlib.import_module("ansible_collections.tsh.zoho_sync.plugins.modules.zoho_queue_facts")
+            encoder = get_module_encoder(PROFILE, Direction.CONTROLLER_TO_MODULE)
+            basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}, cls=encoder).encode()
+            basic._ANSIBLE_PROFILE = PROFILE
+            with contextlib.redirect_stdout(out):
+                try:
+                    module.main()
+                except SystemExit:
+                    pass
+        except Exception:  # the module process reports its own errors the way they are reported
+            return None
+        finally:
+            basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE = saved
+        if not out.getvalue().strip():
+            return None
+        data = self._parse_returned_data({"rc": 0, "stdout": out.getvalue(), "stderr": ""}, PROFILE)
+        remove_internal_keys(data)
+        return data
 
     def _lookup(self, name):
         return lookup_loader.get(name, loader=self._loader, templar=self._templar)
