@@ -50,6 +50,8 @@ RENDERINGS = (("json", "report.json.j2"), ("md", "report.md.j2"), ("html", "repo
               ("txt", "summary.txt.j2"))
 PRUNE_PATTERNS = ["health-*.json", "health-*.md", "health-*.html", "health-*.txt"]
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# What the role's templates read besides the facts set here (and what the template lookup needs)
+TEMPLATE_VARIABLES = ("ansible_search_path", "inventory_hostname", "role_path", "playbook_dir")
 
 
 def _int(value):
@@ -156,7 +158,7 @@ class ActionModule(ActionBase):
 
         # 5. the four renderings (the terminal summary in colour, once: the file is the same text
         # without the colour codes when the report holds none of its own)
-        template_vars = dict(task_vars)
+        template_vars = dict((k, task_vars[k]) for k in TEMPLATE_VARIABLES if k in task_vars)
         template_vars.update(facts)
         txt_color = _bool(report_args.get("txt_color", False))
         rendered = {}
