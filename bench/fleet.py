@@ -147,7 +147,7 @@ def measure(bench):
         order = runs[rep % len(runs):] + runs[:rep % len(runs)]  # every playbook in every position
         for key, playbook, extra, inventory in order:
             wall, rc, _rss, _tree, tail = procs.run_playbook(PLAYBOOKS[playbook], env, extra, inventory=inventory)
-            if "PLAY RECAP" not in tail:
+            if not procs.playbook_ran(rc, tail):
                 raise RuntimeError("%s did not run: %s" % (key, tail[-2000:]))
             walls[key].append(wall)
             rcs[key].add(rc)

@@ -111,6 +111,12 @@ def run_module(name, args, env=None, check=False, sample_tree=False):
     return wall, result, usage.ru_maxrss
 
 
+def playbook_ran(rc, tail):
+    """Whether ansible-playbook ran its plays: its recap (Ansible's own stdout callback), or, with
+    the repository's operator callback (no recap without -v), exit code 0 or 2 (hosts failed)."""
+    return "PLAY RECAP" in tail or rc in (0, 2)
+
+
 def run_playbook(playbook, env, extra_args=(), sample_tree=False, inventory=None):
     """ansible-playbook as a subprocess (on inventory/demo unless told). Returns (wall seconds,
     rc, max RSS of the largest process in the tree KiB, peak summed RSS of the tree KiB or None,

@@ -415,7 +415,7 @@ class Bench:
             floor.append(wall)
             wall, rc, _rss, _tree, tail = procs.run_playbook(HEALTH_PLAYBOOK, env)
             rcs.add(rc)
-            if "PLAY RECAP" not in tail:
+            if not procs.playbook_ran(rc, tail):
                 raise RuntimeError("health.yml did not run: %s" % tail)
             health.append(wall)
         written = sorted(os.listdir(os.path.join(reports, "localhost"))) if os.path.isdir(
