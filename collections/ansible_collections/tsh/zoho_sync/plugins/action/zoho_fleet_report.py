@@ -18,11 +18,20 @@ import json
 import os
 
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+from ansible_collections.tsh.zoho_sync.plugins.action.zoho_display import ANSI_RE, use_color
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.atomic_file import parse_mode, prune_old, write_atomic
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.fleet_render import render_html, render_text
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.fleet_summary import summarize
 
 PRUNE_PATTERNS = ("fleet-*.json", "fleet-*.html")
+display = Display()
+
+
+def _flag(value):
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on", "y", "t")
 
 
 def _names(value, what):
@@ -66,7 +75,8 @@ def _is_config_mistake(failure):
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("hosts", "active_hosts", "dir", "report_root", "keep_days", "mode", "dir_mode",
-                             "report_fact", "failure_fact", "probe_fact", "host_dir_fact", "limit"))
+                             "report_fact", "failure_fact", "probe_fact", "host_dir_fact", "limit",
+                             "stats", "show", "color"))
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
@@ -92,6 +102,9 @@ class ActionModule(ActionBase):
             facts = dict((k, str(args.get(k) or default)) for k, default in (
                 ("report_fact", "zoho_health_report"), ("failure_fact", "zoho_fleet_failure"),
                 ("probe_fact", "zoho_fleet_reach"), ("host_dir_fact", "zoho_health_host_dir")))
+            show = args.get("show", False)
+            show = (len(hosts) > 1) if str(show).strip().lower() == "auto" else _flag(show)
+            color = use_color(args.get("color", "auto")) if show else False
         except (TypeError, ValueError) as exc:
             result.update(failed=True, msg=str(exc))
             return result
@@ -116,8 +129,14 @@ class ActionModule(ActionBase):
                  "fleet-%s.json" % stamp: data, "fleet-%s.html" % stamp: html}
         result.update(summary=summary, text=render_text(summary, ansi=True, page=page), page=page,
                       failing=summary["failing"], ansible_facts={"zoho_fleet_failing": summary["failing"]})
+        if _flag(args.get("stats", False)):
+            # what ansible.builtin.set_stats publishes (per_host false, aggregate false): in AWX the
+            # job's artifacts, on the command line shown only with show_custom_stats
+            result["ansible_stats"] = {"data": {"zoho_fleet": dict(summary, page=page)}, "per_host": False,
+                                       "aggregate": False}
         if self._task.check_mode:
             result.update(changed=False, written=[], removed=[], msg="check mode: nothing written")
+            self._show(result, show, color)
             return result
         written = []
         try:
@@ -132,7 +151,15 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="Cannot write the fleet summary in %s: %s" % (directory, exc))
             return result
         result.update(changed=True, written=written, removed=removed)
+        self._show(result, show, color)
         return result
+
+    @staticmethod
+    def _show(result, show, color):
+        """The terminal section, as tsh.zoho_sync.zoho_display shows it."""
+        if show:
+            text = result["text"] if color else ANSI_RE.sub("", result["text"])
+            display.display(text.rstrip("\n"), screen_only=True)
 
     @staticmethod
     def _host_input(hostvars, host, in_play, directory, root, facts):

@@ -14,7 +14,7 @@ from ansible_collections.tsh.zoho_sync.plugins.module_utils.host_facts import di
 CONTROL_NODE = "control node"
 
 
-def _paths(value, name):
+def host_paths(value, name):
     if value is None:
         return []
     if isinstance(value, str):
@@ -24,6 +24,26 @@ def _paths(value, name):
     return list(value)
 
 
+def read_host_facts(action, paths, control_paths, task_vars):
+    """{memory, disks} of the host of ``action`` (an action plugin running for it): read in
+    this process on a local connection, else by the module on the host (a failure of the
+    module is each fact's error); then the disks of ``control_paths`` on the control node."""
+    if getattr(action._connection, "transport", None) == "local":
+        facts = host_facts(paths, CONTROL_NODE)
+    else:
+        remote = action._execute_module(module_name="tsh.zoho_sync.zoho_host_facts",
+                                        module_args={"paths": paths}, task_vars=task_vars)
+        if remote.get("failed"):
+            error = remote.get("msg") or "the host facts module failed"
+            facts = {"memory": {"read": False, "error": error},
+                     "disks": [{"path": p, "where": "host", "read": False, "error": error} for p in paths]}
+        else:
+            facts = {"memory": remote.get("memory") or {"read": False, "error": "no memory facts"},
+                     "disks": list(remote.get("disks") or [])}
+    facts["disks"].extend(disk_usage(p, CONTROL_NODE) for p in control_paths if p)
+    return facts
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("paths", "control_paths"))
@@ -31,23 +51,11 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         try:
-            paths = _paths(self._task.args.get("paths", ["/"]), "paths")
-            control_paths = _paths(self._task.args.get("control_paths"), "control_paths")
+            paths = host_paths(self._task.args.get("paths", ["/"]), "paths")
+            control_paths = host_paths(self._task.args.get("control_paths"), "control_paths")
         except ValueError as exc:
             result.update(failed=True, msg=str(exc))
             return result
-        if getattr(self._connection, "transport", None) == "local":
-            facts = host_facts(paths, CONTROL_NODE)
-        else:
-            remote = self._execute_module(module_name="tsh.zoho_sync.zoho_host_facts",
-                                          module_args={"paths": paths}, task_vars=task_vars)
-            if remote.get("failed"):
-                error = remote.get("msg") or "the host facts module failed"
-                facts = {"memory": {"read": False, "error": error},
-                         "disks": [{"path": p, "where": "host", "read": False, "error": error} for p in paths]}
-            else:
-                facts = {"memory": remote.get("memory") or {"read": False, "error": "no memory facts"},
-                         "disks": list(remote.get("disks") or [])}
-        facts["disks"].extend(disk_usage(p, CONTROL_NODE) for p in control_paths if p)
+        facts = read_host_facts(self, paths, control_paths, task_vars)
         result.update(changed=False, **facts)
         return result

@@ -90,6 +90,23 @@ options:
       - The run's host limit (C(ansible_limit)), recorded in the summary and shown on the page, since a limited
         run summarises only its own hosts.
     type: str
+  stats:
+    description:
+      - Also publish the summary (with C(page)) as the run's custom stats C(zoho_fleet), as
+        M(ansible.builtin.set_stats) does with C(per_host=false) and C(aggregate=false) - in AWX the job's
+        artifacts - without a task of its own.
+    type: bool
+    default: false
+  show:
+    description:
+      - Also show the terminal section (RV(text)) as M(tsh.zoho_sync.zoho_display) does - C(true), C(false), or
+        C(auto) (when O(hosts) names more than one host) - without a task of its own.
+    type: raw
+    default: false
+  color:
+    description: With O(show), the colours of the section - C(auto), C(always) or C(never).
+    type: str
+    default: auto
 attributes:
   check_mode:
     support: full
@@ -188,6 +205,9 @@ def main():
             probe_fact=dict(type="str", default="zoho_fleet_reach"),
             host_dir_fact=dict(type="str", default="zoho_health_host_dir"),
             limit=dict(type="str"),
+            stats=dict(type="bool", default=False),
+            show=dict(type="raw", default=False),
+            color=dict(type="str", default="auto"),
         ),
         supports_check_mode=True,
     )
