@@ -587,6 +587,56 @@ class Bench:
             conn.close()
         return rows, seconds, (t_start, t_end)
 
+    def explain_heal(self, action, schema, hq, params, limit=None, batch_size=200):
+        """EXPLAIN (ANALYZE, BUFFERS) of the statements compared, each rolled back: the one
+        statement (this is also its warm-up run), the walk's selection (as a real run
+        declares it: heap order, no diff columns) and one batch's statement(s) on the first
+        ``batch_size`` candidates. Returns {name: plan text}; a failure is recorded, not raised."""
+        out = {}
+        conn = self.connect(application_name="bench-explain")
+        args = hq.statement_args(params)
+        if limit:
+            args["limit"] = limit
+
+        def explain(name, query, a):
+            with conn.cursor() as cur:
+                cur.execute(hq.sql.SQL("EXPLAIN (ANALYZE, BUFFERS) ") + query, a)
+                out[name] = "\n".join(r[0] for r in cur.fetchall())
+            conn.rollback()
+
+        try:
+            explain("one statement", hq.whole_statement(action, schema, limit), args)
+            want = limit or self.count_matching(action, schema, hq, params) or 1
+            selection = hq.selection(action, schema, False, False, heap_order=True)
+            explain("walk: selection (want=%d)" % want, selection, dict(args, want=want))
+            with conn.cursor() as cur:
+                cur.execute(selection, dict(args, want=batch_size))
+                ids = tuple(r[0] for r in cur.fetchall())
+            conn.rollback()
+            if ids:
+                if action.deletes:
+                    explain("walk: one batch (%d ids): lock, delete with the logs" % len(ids),
+                            hq.delete_batch(action, schema), dict(args, batch=ids))
+                else:
+                    explain("walk: one batch (%d ids): lock and update" % len(ids),
+                            hq.lock_and_update(action, schema, False), dict(args, batch=ids))
+                    if action.record is not None:
+                        with conn.cursor() as cur:
+                            cur.execute(hq.lock_and_update(action, schema, False), dict(args, batch=ids))
+                            done = tuple(r[0] for r in cur.fetchall())
+                            cur.execute(hq.sql.SQL("EXPLAIN (ANALYZE, BUFFERS) ") + hq.insert_records(
+                                schema, action.record), dict(args, batch=done or ids))
+                            out["walk: one batch: dead-letter records (after the update, same transaction)"] = \
+                                "\n".join(r[0] for r in cur.fetchall())
+                        conn.rollback()
+        except Exception as exc:  # the plans are a by-product: the measurement goes on
+            log("explain failed: %s" % exc)
+            out["error"] = str(exc)[:1000]
+            conn.rollback()
+        finally:
+            conn.close()
+        return out
+
     def measure_heal(self, history):
         n, batch = self.p["heal_rows"], self.p["heal_batch"]
         log("heal: adding %d rows for each of %s, and %d claimable rows" % (
@@ -597,7 +647,8 @@ class Bench:
         self.vacuum_analyze()
         stop, outs, running = self.start_probes("heal")
         out = {"history": history, "rows": n, "batch_size": batch, "workers": self.p["workers"]}
-        runs, windows, statement_windows = {}, {}, []
+        runs, windows, statement_windows, plans = {}, {}, [], {}
+        out["plans"] = plans
         try:
             time.sleep(min(2.0, self.p["baseline_s"]))  # probes connected and polling
             b1 = (time.time(), time.time() + self.p["baseline_s"])
@@ -605,9 +656,9 @@ class Bench:
             for name, module, margs, declared, count_key, _mix in self.HEAL_ACTIONS:
                 action, schema, hq = self._declared(declared)
                 matching = self.count_matching(action, schema, hq, self.HEAL_PARAMS)
-                log("heal: %s - %d matching rows; one statement (warm-up, then timed, both rolled back)"
-                    % (name, matching))
-                self.whole_statement(action, schema, hq, self.HEAL_PARAMS)
+                log("heal: %s - %d matching rows; one statement (warm-up under EXPLAIN ANALYZE with the walk's "
+                    "statements, then timed, all rolled back)" % (name, matching))
+                plans[name] = self.explain_heal(action, schema, hq, self.HEAL_PARAMS, batch_size=batch)
                 vac1 = self.vacuum()
                 s_rows, s_seconds, s_window = self.whole_statement(action, schema, hq, self.HEAL_PARAMS)
                 statement_windows.append(s_window)
@@ -672,8 +723,9 @@ class Bench:
         params = {"queue_days": days, "max_attempts": None}
         eligible = self.sql("SELECT count(*) FROM tds_sync_queue WHERE status = 'completed' "
                             "AND completed_at < now() - make_interval(days => %s)", (days,))[0][0]
-        log("cleanup: one DELETE of the same %d rows with their logs (warm-up, then timed, rolled back)" % n)
-        self.whole_statement(action, schema, hq, params, limit=n)
+        log("cleanup: one DELETE of the same %d rows with their logs (warm-up under EXPLAIN ANALYZE with the "
+            "walk's statements, then timed, all rolled back)" % n)
+        plans = self.explain_heal(action, schema, hq, params, limit=n, batch_size=self.p["cleanup_batch"])
         self.vacuum(("tds_sync_queue", "tds_sync_logs"))
         s_rows, s_seconds, _w = self.whole_statement(action, schema, hq, params, limit=n)
         self.vacuum(("tds_sync_queue", "tds_sync_logs"))
@@ -699,7 +751,7 @@ class Bench:
                "lock_hold_ms": {"max": max(holds) if holds else None, "p50": pct(holds, 50), "p99": pct(holds, 99)},
                "statements_ms": self.last_statement_kinds,
                "backup_mib": round(os.path.getsize(backup) / MiB / MiB, 1) if backup and os.path.exists(backup) else None,
-               "module_max_rss_mib": round(rss / MiB, 1)}
+               "module_max_rss_mib": round(rss / MiB, 1), "plans": plans}
         if backup and os.path.exists(backup):
             os.unlink(backup)
         log("cleanup: %s in %.1f s = %.0f queue rows/s vs one DELETE %.0f rows/s (x%.2f), longest lock hold %s ms, "
@@ -1169,6 +1221,29 @@ def render_plans(r):
     return "\n".join(lines)
 
 
+def render_heal_plans(r):
+    """The plans of the heal phase (bench: explain_heal): each action's one statement, the
+    walk's selection and one batch, and the same for the cleanup."""
+    sections = []
+    heal = r.get("heal") or {}
+    for name, plans in (heal.get("plans") or {}).items():
+        sections.append(("%s at %s history" % (name, fmt_n(heal["history"])), plans))
+    c = r.get("cleanup") or {}
+    if c.get("plans"):
+        sections.append(("cleanup (%s rows) at %s history" % ("{:,}".format(c["options"]["limit"]),
+                                                             fmt_n(c["history"])), c["plans"]))
+    if not sections:
+        return None
+    lines = ["# Heal plans (%s)" % r["started_at"], "",
+             "EXPLAIN (ANALYZE, BUFFERS) of the statements the heal phase compares, each rolled back,",
+             "before the timed runs: the one statement (its warm-up), the walk's selection as a real run",
+             "declares it, and one batch's statement on the first candidates.", ""]
+    for title, plans in sections:
+        for kind, text in plans.items():
+            lines += ["## %s: %s" % (title, kind), "", "```", text, "```", ""]
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     mode = parser.add_mutually_exclusive_group()
@@ -1217,7 +1292,8 @@ def main(argv=None):
     os.makedirs(args.out_dir, exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + name
     md = render(results, command)
-    plans = "\n".join(p for p in (render_plans(results), dense.render_plans(results)) if p) or None
+    plans = "\n".join(p for p in (render_plans(results), render_heal_plans(results), dense.render_plans(results))
+                      if p) or None
     base = os.path.join(args.out_dir, stamp)
     with open(base + ".json", "w") as fh:
         json.dump(results, fh, indent=2, sort_keys=True)
