@@ -556,14 +556,17 @@ class Bench:
             conn.close()
 
     def vacuum(self, tables=("tds_sync_queue", "tds_dead_letter_queue")):
-        """Clear what a rolled-back statement left (dead tuples and index entries), so the
-        walk that follows meets the table as the statement did. Not timed."""
+        """Clear what a rolled-back statement left (dead tuples and index entries), then
+        write out every dirty buffer (CHECKPOINT), so the walk or statement that follows
+        meets the table as the other did and neither pays for writing back the pages the
+        other (or the load) dirtied. Not timed."""
         t0 = time.time()
         conn = self.connect()
         conn.autocommit = True
         with conn.cursor() as cur:
             for table in tables:
                 cur.execute("VACUUM %s" % table)
+            cur.execute("CHECKPOINT")
         conn.close()
         return round(time.time() - t0, 1)
 
@@ -790,6 +793,7 @@ class Bench:
         reports = os.path.join(self.work, "reports-%s" % tag)
         env = dict(self.pg_env(), ZOHO_REPORT_DIR=reports, ANSIBLE_NOCOLOR="1")
         thread, stop, samples = self.heal_lock_poller()
+        t_start = time.time()
         try:
             wall, rc, _rss, _tree, tail = procs.run_playbook(
                 os.path.join(ROOT, "heal.yml"), env, ["-e", "zoho_heal_confirm=true", "-e", "zoho_heal_restart=false"]
@@ -802,13 +806,18 @@ class Bench:
         if found:
             with open(found[-1]) as fh:
                 report = json.load(fh)
-        counts = {}
+        counts, ids, at = {}, {}, {}
         if report:
             for a in report.get("actions", []):
                 counts[a["action"]] = dict((k, v) for k, v in (a.get("counts") or {}).items()
                                            if k not in ("batches", "skipped_locked", "backed_up"))
+                found = a.get("ids")
+                ids[a["action"]] = sorted(found) if isinstance(found, list) else dict(
+                    (k, sorted(v)) for k, v in (found or {}).items() if isinstance(v, list))
+                at[a["action"]] = a.get("at")
         return {"wall_s": round(wall, 2), "rc": rc, "heal_lock_held_s": self.held_seconds(samples),
-                "status": report.get("status") if report else None, "counts": counts,
+                "status": report.get("status") if report else None, "counts": counts, "ids": ids, "at": at,
+                "started": t_start,
                 "error": report.get("error") if report else tail[-1500:]}
 
     def measure_preview(self, history):
@@ -824,11 +833,57 @@ class Bench:
         heal = self.heal_playbook("heal-%d" % history, [])
         log("preview: heal %.1f s rc %s, heal lock held %.1f s" % (heal["wall_s"], heal["rc"], heal["heal_lock_held_s"]))
         same = dict((k, preview["counts"].get(k) == heal["counts"].get(k)) for k in heal["counts"])
+        differences = self.preview_differences(dataset, preview, heal, same)
+        for pv in (preview, heal):
+            pv.pop("ids", None)  # (thousands of ids: the differences keep what matters)
         return {"history": history, "dataset_copy_s": dataset.get("copy_s"), "preview": preview, "heal": heal,
+                "differences": differences,
                 "time_ratio": round(preview["wall_s"] / heal["wall_s"], 2) if heal["wall_s"] else None,
                 "lock_ratio": round(preview["heal_lock_held_s"] / heal["heal_lock_held_s"], 2)
                 if heal["heal_lock_held_s"] else None,
                 "same_counts": same}
+
+    def preview_differences(self, dataset, preview, heal, same):
+        """For each action whose counts differ: the ids only the preview or only the heal
+        reported, and, for clear_stuck, which of them changed state with the clock between
+        the two runs - a lease that crossed ``now() - stuck_after`` after the preview's
+        selection and before the heal's (the datasets' leases keep expiring in real time).
+        Read from the pristine cached dataset (the copy has been healed); None when the
+        dataset is not cached."""
+        out = {}
+        for name, ok in same.items():
+            if ok:
+                continue
+            p_ids, h_ids = preview["ids"].get(name), heal["ids"].get(name)
+            if not isinstance(p_ids, list) or not isinstance(h_ids, list):
+                out[name] = {"compared": False}
+                continue
+            only_p, only_h = sorted(set(p_ids) - set(h_ids)), sorted(set(h_ids) - set(p_ids))
+            d = {"compared": True, "only_preview": len(only_p), "only_heal": len(only_h),
+                 "only_preview_ids": only_p[:20], "only_heal_ids": only_h[:20], "crossed_between_runs": None}
+            if name == "clear_stuck" and self.cache is not None and dataset.get("name") and (only_p or only_h) \
+                    and heal["at"].get(name):
+                window = (preview["started"], datetime.datetime.fromisoformat(
+                    heal["at"][name].replace("Z", "+00:00")).timestamp() + 1.0)
+                conn = psycopg2.connect(self.cluster.dsn(dataset["name"]))
+                try:
+                    with conn.cursor() as cur:
+                        cur.execute("SELECT id::text, (extract(epoch FROM lock_expires_at) + %s * 60)::float8 "
+                                    "FROM tds_sync_queue WHERE id::text = ANY(%s)",
+                                    (self.HEAL_PARAMS["stuck_after"], only_p + only_h))
+                        becomes = dict(cur.fetchall())
+                finally:
+                    conn.rollback()
+                    conn.close()
+                crossed = [i for i in only_h if becomes.get(i) is not None and window[0] < becomes[i] <= window[1]]
+                d["crossed_between_runs"] = len(crossed)
+                d["window"] = [round(window[0], 1), round(window[1], 1)]
+            # explained: the preview named no row the heal did not touch, and every row only
+            # the heal touched became eligible with the clock between the two runs
+            d["explained"] = bool(d["crossed_between_runs"] is not None and not only_p
+                                  and d["crossed_between_runs"] == len(only_h))
+            out[name] = d
+        return out
 
     def checkpoint(self):
         """Keep what was measured so far (a long run that is stopped keeps its figures)."""
@@ -978,9 +1033,14 @@ def targets(r):
             add("preview heal-lock hold vs heal at %s history" % at, "<= 1.0x", "%.2fx" % pv["lock_ratio"],
                 pv["preview"]["heal_lock_held_s"] <= pv["heal"]["heal_lock_held_s"],
                 "%.1f s vs %.1f s" % (pv["preview"]["heal_lock_held_s"], pv["heal"]["heal_lock_held_s"]))
-        add("preview counts equal the heal's at %s history" % at, "every action", "%d of %d" % (
-            sum(1 for v in pv["same_counts"].values() if v), len(pv["same_counts"])),
-            all(pv["same_counts"].values()), "")
+        diffs = pv.get("differences") or {}
+        explained = [k for k, v in pv["same_counts"].items() if not v and (diffs.get(k) or {}).get("explained")]
+        add("preview counts equal the heal's at %s history" % at, "every action", "%d of %d%s" % (
+            sum(1 for v in pv["same_counts"].values() if v), len(pv["same_counts"]),
+            "; %s: %s" % (", ".join(explained), ", ".join(
+                "the heal's %d extra rows all became eligible with the clock between the two runs"
+                % diffs[k]["only_heal"] for k in explained)) if explained else ""),
+            all(v or k in explained for k, v in pv["same_counts"].items()), "")
     mem = r.get("memory")
     if mem:
         rss = mem["facts_module_max_rss_mib"]["max"]
@@ -996,6 +1056,15 @@ def fmt_n(n):
     if n >= 1000 and n % 1000 == 0:
         return "%dk" % (n // 1000)
     return str(n)
+
+
+def describe_difference(preview, heal, diff):
+    text = "preview %s, heal %s" % (preview, heal)
+    if diff and diff.get("compared"):
+        text += "; ids only in the preview %d, only in the heal %d" % (diff["only_preview"], diff["only_heal"])
+        if diff.get("crossed_between_runs") is not None:
+            text += ", of which %d became eligible with the clock between the two runs" % diff["crossed_between_runs"]
+    return text
 
 
 def render(r, command):
@@ -1169,7 +1238,9 @@ def render(r, command):
                 fmt_n(pv["history"]), pv["preview"]["wall_s"], pv["preview"]["rc"], pv["preview"]["heal_lock_held_s"],
                 pv["heal"]["wall_s"], pv["heal"]["rc"], pv["heal"]["heal_lock_held_s"], pv["time_ratio"] or 0,
                 "yes" if all(pv["same_counts"].values()) else "no: %s" % ", ".join(
-                    k for k, v in pv["same_counts"].items() if not v)))
+                    "%s (%s)" % (k, describe_difference(pv["preview"]["counts"].get(k), pv["heal"]["counts"].get(k),
+                                                        (pv.get("differences") or {}).get(k)))
+                    for k, v in pv["same_counts"].items() if not v)))
         add("")
     lines.extend(dense.render(r) + fleet.render(r))
     return "\n".join(lines) + "\n"
