@@ -557,14 +557,17 @@ class Bench:
             conn.close()
 
     def vacuum(self, tables=("tds_sync_queue", "tds_dead_letter_queue")):
-        """Clear what a rolled-back statement left (dead tuples and index entries), so the
-        walk that follows meets the table as the statement did. Not timed."""
+        """Clear what a rolled-back statement left (dead tuples and index entries), then
+        write out every dirty buffer (CHECKPOINT), so the walk or statement that follows
+        meets the table as the other did and neither pays for writing back the pages the
+        other (or the load) dirtied. Not timed."""
         t0 = time.time()
         conn = self.connect()
         conn.autocommit = True
         with conn.cursor() as cur:
             for table in tables:
                 cur.execute("VACUUM %s" % table)
+            cur.execute("CHECKPOINT")
         conn.close()
         return round(time.time() - t0, 1)
 
@@ -588,6 +591,56 @@ class Bench:
             conn.close()
         return rows, seconds, (t_start, t_end)
 
+    def explain_heal(self, action, schema, hq, params, limit=None, batch_size=200):
+        """EXPLAIN (ANALYZE, BUFFERS) of the statements compared, each rolled back: the one
+        statement (this is also its warm-up run), the walk's selection (as a real run
+        declares it: heap order, no diff columns) and one batch's statement(s) on the first
+        ``batch_size`` candidates. Returns {name: plan text}; a failure is recorded, not raised."""
+        out = {}
+        conn = self.connect(application_name="bench-explain")
+        args = hq.statement_args(params)
+        if limit:
+            args["limit"] = limit
+
+        def explain(name, query, a):
+            with conn.cursor() as cur:
+                cur.execute(hq.sql.SQL("EXPLAIN (ANALYZE, BUFFERS) ") + query, a)
+                out[name] = "\n".join(r[0] for r in cur.fetchall())
+            conn.rollback()
+
+        try:
+            explain("one statement", hq.whole_statement(action, schema, limit), args)
+            want = limit or self.count_matching(action, schema, hq, params) or 1
+            selection = hq.selection(action, schema, False, False, heap_order=True)
+            explain("walk: selection (want=%d)" % want, selection, dict(args, want=want))
+            with conn.cursor() as cur:
+                cur.execute(selection, dict(args, want=batch_size))
+                ids = tuple(r[0] for r in cur.fetchall())
+            conn.rollback()
+            if ids:
+                if action.deletes:
+                    explain("walk: one batch (%d ids): lock, delete with the logs" % len(ids),
+                            hq.delete_batch(action, schema), dict(args, batch=ids))
+                else:
+                    explain("walk: one batch (%d ids): lock and update" % len(ids),
+                            hq.lock_and_update(action, schema, False), dict(args, batch=ids))
+                    if action.record is not None:
+                        with conn.cursor() as cur:
+                            cur.execute(hq.lock_and_update(action, schema, False), dict(args, batch=ids))
+                            done = tuple(r[0] for r in cur.fetchall())
+                            cur.execute(hq.sql.SQL("EXPLAIN (ANALYZE, BUFFERS) ") + hq.insert_records(
+                                schema, action.record), dict(args, batch=done or ids))
+                            out["walk: one batch: dead-letter records (after the update, same transaction)"] = \
+                                "\n".join(r[0] for r in cur.fetchall())
+                        conn.rollback()
+        except Exception as exc:  # the plans are a by-product: the measurement goes on
+            log("explain failed: %s" % exc)
+            out["error"] = str(exc)[:1000]
+            conn.rollback()
+        finally:
+            conn.close()
+        return out
+
     def measure_heal(self, history):
         n, batch = self.p["heal_rows"], self.p["heal_batch"]
         log("heal: adding %d rows for each of %s, and %d claimable rows" % (
@@ -598,7 +651,8 @@ class Bench:
         self.vacuum_analyze()
         stop, outs, running = self.start_probes("heal")
         out = {"history": history, "rows": n, "batch_size": batch, "workers": self.p["workers"]}
-        runs, windows, statement_windows = {}, {}, []
+        runs, windows, statement_windows, plans = {}, {}, [], {}
+        out["plans"] = plans
         try:
             time.sleep(min(2.0, self.p["baseline_s"]))  # probes connected and polling
             b1 = (time.time(), time.time() + self.p["baseline_s"])
@@ -606,9 +660,9 @@ class Bench:
             for name, module, margs, declared, count_key, _mix in self.HEAL_ACTIONS:
                 action, schema, hq = self._declared(declared)
                 matching = self.count_matching(action, schema, hq, self.HEAL_PARAMS)
-                log("heal: %s - %d matching rows; one statement (warm-up, then timed, both rolled back)"
-                    % (name, matching))
-                self.whole_statement(action, schema, hq, self.HEAL_PARAMS)
+                log("heal: %s - %d matching rows; one statement (warm-up under EXPLAIN ANALYZE with the walk's "
+                    "statements, then timed, all rolled back)" % (name, matching))
+                plans[name] = self.explain_heal(action, schema, hq, self.HEAL_PARAMS, batch_size=batch)
                 vac1 = self.vacuum()
                 s_rows, s_seconds, s_window = self.whole_statement(action, schema, hq, self.HEAL_PARAMS)
                 statement_windows.append(s_window)
@@ -673,8 +727,9 @@ class Bench:
         params = {"queue_days": days, "max_attempts": None}
         eligible = self.sql("SELECT count(*) FROM tds_sync_queue WHERE status = 'completed' "
                             "AND completed_at < now() - make_interval(days => %s)", (days,))[0][0]
-        log("cleanup: one DELETE of the same %d rows with their logs (warm-up, then timed, rolled back)" % n)
-        self.whole_statement(action, schema, hq, params, limit=n)
+        log("cleanup: one DELETE of the same %d rows with their logs (warm-up under EXPLAIN ANALYZE with the "
+            "walk's statements, then timed, all rolled back)" % n)
+        plans = self.explain_heal(action, schema, hq, params, limit=n, batch_size=self.p["cleanup_batch"])
         self.vacuum(("tds_sync_queue", "tds_sync_logs"))
         s_rows, s_seconds, _w = self.whole_statement(action, schema, hq, params, limit=n)
         self.vacuum(("tds_sync_queue", "tds_sync_logs"))
@@ -700,7 +755,7 @@ class Bench:
                "lock_hold_ms": {"max": max(holds) if holds else None, "p50": pct(holds, 50), "p99": pct(holds, 99)},
                "statements_ms": self.last_statement_kinds,
                "backup_mib": round(os.path.getsize(backup) / MiB / MiB, 1) if backup and os.path.exists(backup) else None,
-               "module_max_rss_mib": round(rss / MiB, 1)}
+               "module_max_rss_mib": round(rss / MiB, 1), "plans": plans}
         if backup and os.path.exists(backup):
             os.unlink(backup)
         log("cleanup: %s in %.1f s = %.0f queue rows/s vs one DELETE %.0f rows/s (x%.2f), longest lock hold %s ms, "
@@ -739,6 +794,7 @@ class Bench:
         reports = os.path.join(self.work, "reports-%s" % tag)
         env = dict(self.pg_env(), ZOHO_REPORT_DIR=reports, ANSIBLE_NOCOLOR="1")
         thread, stop, samples = self.heal_lock_poller()
+        t_start = time.time()
         try:
             wall, rc, _rss, _tree, tail = procs.run_playbook(
                 os.path.join(ROOT, "heal.yml"), env, ["-e", "zoho_heal_confirm=true", "-e", "zoho_heal_restart=false"]
@@ -751,13 +807,18 @@ class Bench:
         if found:
             with open(found[-1]) as fh:
                 report = json.load(fh)
-        counts = {}
+        counts, ids, at = {}, {}, {}
         if report:
             for a in report.get("actions", []):
                 counts[a["action"]] = dict((k, v) for k, v in (a.get("counts") or {}).items()
                                            if k not in ("batches", "skipped_locked", "backed_up"))
+                found = a.get("ids")
+                ids[a["action"]] = sorted(found) if isinstance(found, list) else dict(
+                    (k, sorted(v)) for k, v in (found or {}).items() if isinstance(v, list))
+                at[a["action"]] = a.get("at")
         return {"wall_s": round(wall, 2), "rc": rc, "heal_lock_held_s": self.held_seconds(samples),
-                "status": report.get("status") if report else None, "counts": counts,
+                "status": report.get("status") if report else None, "counts": counts, "ids": ids, "at": at,
+                "started": t_start,
                 "error": report.get("error") if report else tail[-1500:]}
 
     def measure_preview(self, history):
@@ -773,11 +834,57 @@ class Bench:
         heal = self.heal_playbook("heal-%d" % history, [])
         log("preview: heal %.1f s rc %s, heal lock held %.1f s" % (heal["wall_s"], heal["rc"], heal["heal_lock_held_s"]))
         same = dict((k, preview["counts"].get(k) == heal["counts"].get(k)) for k in heal["counts"])
+        differences = self.preview_differences(dataset, preview, heal, same)
+        for pv in (preview, heal):
+            pv.pop("ids", None)  # (thousands of ids: the differences keep what matters)
         return {"history": history, "dataset_copy_s": dataset.get("copy_s"), "preview": preview, "heal": heal,
+                "differences": differences,
                 "time_ratio": round(preview["wall_s"] / heal["wall_s"], 2) if heal["wall_s"] else None,
                 "lock_ratio": round(preview["heal_lock_held_s"] / heal["heal_lock_held_s"], 2)
                 if heal["heal_lock_held_s"] else None,
                 "same_counts": same}
+
+    def preview_differences(self, dataset, preview, heal, same):
+        """For each action whose counts differ: the ids only the preview or only the heal
+        reported, and, for clear_stuck, which of them changed state with the clock between
+        the two runs - a lease that crossed ``now() - stuck_after`` after the preview's
+        selection and before the heal's (the datasets' leases keep expiring in real time).
+        Read from the pristine cached dataset (the copy has been healed); None when the
+        dataset is not cached."""
+        out = {}
+        for name, ok in same.items():
+            if ok:
+                continue
+            p_ids, h_ids = preview["ids"].get(name), heal["ids"].get(name)
+            if not isinstance(p_ids, list) or not isinstance(h_ids, list):
+                out[name] = {"compared": False}
+                continue
+            only_p, only_h = sorted(set(p_ids) - set(h_ids)), sorted(set(h_ids) - set(p_ids))
+            d = {"compared": True, "only_preview": len(only_p), "only_heal": len(only_h),
+                 "only_preview_ids": only_p[:20], "only_heal_ids": only_h[:20], "crossed_between_runs": None}
+            if name == "clear_stuck" and self.cache is not None and dataset.get("name") and (only_p or only_h) \
+                    and heal["at"].get(name):
+                window = (preview["started"], datetime.datetime.fromisoformat(
+                    heal["at"][name].replace("Z", "+00:00")).timestamp() + 1.0)
+                conn = psycopg2.connect(self.cluster.dsn(dataset["name"]))
+                try:
+                    with conn.cursor() as cur:
+                        cur.execute("SELECT id::text, (extract(epoch FROM lock_expires_at) + %s * 60)::float8 "
+                                    "FROM tds_sync_queue WHERE id::text = ANY(%s)",
+                                    (self.HEAL_PARAMS["stuck_after"], only_p + only_h))
+                        becomes = dict(cur.fetchall())
+                finally:
+                    conn.rollback()
+                    conn.close()
+                crossed = [i for i in only_h if becomes.get(i) is not None and window[0] < becomes[i] <= window[1]]
+                d["crossed_between_runs"] = len(crossed)
+                d["window"] = [round(window[0], 1), round(window[1], 1)]
+            # explained: the preview named no row the heal did not touch, and every row only
+            # the heal touched became eligible with the clock between the two runs
+            d["explained"] = bool(d["crossed_between_runs"] is not None and not only_p
+                                  and d["crossed_between_runs"] == len(only_h))
+            out[name] = d
+        return out
 
     def checkpoint(self):
         """Keep what was measured so far (a long run that is stopped keeps its figures)."""
@@ -927,9 +1034,14 @@ def targets(r):
             add("preview heal-lock hold vs heal at %s history" % at, "<= 1.0x", "%.2fx" % pv["lock_ratio"],
                 pv["preview"]["heal_lock_held_s"] <= pv["heal"]["heal_lock_held_s"],
                 "%.1f s vs %.1f s" % (pv["preview"]["heal_lock_held_s"], pv["heal"]["heal_lock_held_s"]))
-        add("preview counts equal the heal's at %s history" % at, "every action", "%d of %d" % (
-            sum(1 for v in pv["same_counts"].values() if v), len(pv["same_counts"])),
-            all(pv["same_counts"].values()), "")
+        diffs = pv.get("differences") or {}
+        explained = [k for k, v in pv["same_counts"].items() if not v and (diffs.get(k) or {}).get("explained")]
+        add("preview counts equal the heal's at %s history" % at, "every action", "%d of %d%s" % (
+            sum(1 for v in pv["same_counts"].values() if v), len(pv["same_counts"]),
+            "; %s: %s" % (", ".join(explained), ", ".join(
+                "the heal's %d extra rows all became eligible with the clock between the two runs"
+                % diffs[k]["only_heal"] for k in explained)) if explained else ""),
+            all(v or k in explained for k, v in pv["same_counts"].items()), "")
     mem = r.get("memory")
     if mem:
         rss = mem["facts_module_max_rss_mib"]["max"]
@@ -945,6 +1057,15 @@ def fmt_n(n):
     if n >= 1000 and n % 1000 == 0:
         return "%dk" % (n // 1000)
     return str(n)
+
+
+def describe_difference(preview, heal, diff):
+    text = "preview %s, heal %s" % (preview, heal)
+    if diff and diff.get("compared"):
+        text += "; ids only in the preview %d, only in the heal %d" % (diff["only_preview"], diff["only_heal"])
+        if diff.get("crossed_between_runs") is not None:
+            text += ", of which %d became eligible with the clock between the two runs" % diff["crossed_between_runs"]
+    return text
 
 
 def render(r, command):
@@ -1118,7 +1239,9 @@ def render(r, command):
                 fmt_n(pv["history"]), pv["preview"]["wall_s"], pv["preview"]["rc"], pv["preview"]["heal_lock_held_s"],
                 pv["heal"]["wall_s"], pv["heal"]["rc"], pv["heal"]["heal_lock_held_s"], pv["time_ratio"] or 0,
                 "yes" if all(pv["same_counts"].values()) else "no: %s" % ", ".join(
-                    k for k, v in pv["same_counts"].items() if not v)))
+                    "%s (%s)" % (k, describe_difference(pv["preview"]["counts"].get(k), pv["heal"]["counts"].get(k),
+                                                        (pv.get("differences") or {}).get(k)))
+                    for k, v in pv["same_counts"].items() if not v)))
         add("")
     lines.extend(dense.render(r) + fleet.render(r))
     return "\n".join(lines) + "\n"
@@ -1170,6 +1293,29 @@ def render_plans(r):
     return "\n".join(lines)
 
 
+def render_heal_plans(r):
+    """The plans of the heal phase (bench: explain_heal): each action's one statement, the
+    walk's selection and one batch, and the same for the cleanup."""
+    sections = []
+    heal = r.get("heal") or {}
+    for name, plans in (heal.get("plans") or {}).items():
+        sections.append(("%s at %s history" % (name, fmt_n(heal["history"])), plans))
+    c = r.get("cleanup") or {}
+    if c.get("plans"):
+        sections.append(("cleanup (%s rows) at %s history" % ("{:,}".format(c["options"]["limit"]),
+                                                             fmt_n(c["history"])), c["plans"]))
+    if not sections:
+        return None
+    lines = ["# Heal plans (%s)" % r["started_at"], "",
+             "EXPLAIN (ANALYZE, BUFFERS) of the statements the heal phase compares, each rolled back,",
+             "before the timed runs: the one statement (its warm-up), the walk's selection as a real run",
+             "declares it, and one batch's statement on the first candidates.", ""]
+    for title, plans in sections:
+        for kind, text in plans.items():
+            lines += ["## %s: %s" % (title, kind), "", "```", text, "```", ""]
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     mode = parser.add_mutually_exclusive_group()
@@ -1218,7 +1364,8 @@ def main(argv=None):
     os.makedirs(args.out_dir, exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + name
     md = render(results, command)
-    plans = "\n".join(p for p in (render_plans(results), dense.render_plans(results)) if p) or None
+    plans = "\n".join(p for p in (render_plans(results), render_heal_plans(results), dense.render_plans(results))
+                      if p) or None
     base = os.path.join(args.out_dir, stamp)
     with open(base + ".json", "w") as fh:
         json.dump(results, fh, indent=2, sort_keys=True)

@@ -53,6 +53,13 @@ def test_smoke_run_writes_results(tmp_path):
     text = open(md).read()
     assert "## Targets" in text and "## 1. zoho_queue_facts" in text and "## 3. Heal" in text
     assert "Seq Scan" in open(plans).read() or "Index" in open(plans).read()
+    # the heal phase's plans: each action's one statement, the walk's selection and one batch
+    for name in heal["runs"]:
+        assert "error" not in heal["plans"][name], heal["plans"][name]
+        kinds = " ".join(heal["plans"][name])
+        assert "one statement" in kinds and "selection" in kinds and "one batch" in kinds, kinds
+    assert "error" not in r["cleanup"]["plans"] and len(r["cleanup"]["plans"]) == 3
+    assert "# Heal plans" in open(plans).read()
 
 
 def run_bench(cache, phases, out):
