@@ -216,8 +216,12 @@ def _unreferenced(s, a, ctx):
     if ctx.gone is None:
         return sql.SQL("NOT EXISTS (SELECT 1 FROM {q} q WHERE {fk} = {id})").format(
             q=s.queue, fk=_queue_fk(s, "q"), id=s.icol("id", a))
-    # a preview: only queue rows that outlive the queue phase keep an event
-    return sql.SQL("NOT EXISTS (SELECT 1 FROM {q} q WHERE {fk} = {id} AND NOT ({gone}))").format(
+    # a preview: only queue rows that outlive the queue phase keep an event. Said as "no
+    # reference, or none that survives" so that each event is two probes of the queue's
+    # reference index: as one NOT EXISTS with NOT (gone) inside, the planner made it an anti
+    # join over every surviving queue row (a sequential scan of the history per batch).
+    return sql.SQL("(NOT EXISTS (SELECT 1 FROM {q} q WHERE {fk} = {id})"
+                   " OR NOT EXISTS (SELECT 1 FROM {q} q WHERE {fk} = {id} AND NOT ({gone})))").format(
         q=s.queue, fk=_queue_fk(s, "q"), id=s.icol("id", a), gone=ctx.gone("q"))
 
 

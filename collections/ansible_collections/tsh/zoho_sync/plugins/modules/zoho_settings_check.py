@@ -36,7 +36,8 @@ options:
   ignore:
     description:
       - Shell patterns of C(zoho_*) names never reported. By default C(zoho_awx_*) (the survey answers of
-        C(awx/configure.yml)) and the patterns in the variable C(zoho_variables_ignore).
+        C(awx/configure.yml)), C(zoho_fleet_*) (the results of the fleet plays of C(playbooks/health.yml)) and
+        the patterns in the variable C(zoho_variables_ignore).
     type: list
     elements: str
   argument_errors:

@@ -22,8 +22,10 @@ from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.suggest import close
 
 NAME_RE = re.compile(r"(?<![A-Za-z0-9_])zoho_[A-Za-z0-9_]+")
 SOURCE_SUFFIXES = (".yml", ".yaml", ".j2", ".py")
-# Names another tool of this repository passes to every run (awx/configure.yml's survey answers).
-DEFAULT_IGNORE = ("zoho_awx_*",)
+# Names another part of this repository defines in a run: awx/configure.yml's survey answers,
+# and the results and facts of playbooks/health.yml's fleet plays (a playbook that imports
+# health.yml and then heal.yml has them when the heal's settings are checked).
+DEFAULT_IGNORE = ("zoho_awx_*", "zoho_fleet_*")
 
 
 def names_in(value, depth=0):
