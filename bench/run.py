@@ -88,7 +88,7 @@ TARGET_LOCK_MS = 200.0
 TARGET_CLAIM_P99 = 2.0
 TARGET_FACTS_RSS_MIB = 100.0
 
-FACT_QUERIES = ("live_counts", "completed_counts", "recent_completions", "recent_failures", "arrivals", "stuck_locks",
+FACT_QUERIES = ("live_counts", "completed_counts", "recent_completions", "recent_failures", "stuck_locks",
                 "stranded_processing", "error_groups", "dead_letter", "retry_state", "workers", "recent_leases")
 
 

@@ -319,7 +319,11 @@ def gather(cur, schema, p, classifier):
         return entities[name]
 
     last_activity = {}
-    for name, status, count, _oldest, activity, oldest_age in q.live_counts(cur, schema, params):
+    live_created_hour, live_created_day = 0, 0
+    for name, status, count, _oldest, activity, oldest_age, created_hour, created_day in q.live_counts(
+            cur, schema, params):
+        live_created_hour += created_hour
+        live_created_day += created_day
         if status in STATUSES:
             status_counts[status] += count
         else:
@@ -338,27 +342,38 @@ def gather(cur, schema, p, classifier):
             entity(name)["status_counts"]["completed"] = count
             status_counts["completed"] += count
 
+    recent = q.recent_completions(cur, schema, params)
+    estimated_tp = recent["estimated"]
     throughput = {"completed_last_hour": 0, "completed_last_24h": 0, "completed_retries_last_hour": 0,
-                  "lookback_hours": p["lookback_hours"]}
-    duration_sum, duration_n = 0.0, 0
-    for name, last_done, last_hour, last_day, dsum, dn, retried in q.recent_completions(cur, schema, params):
+                  "lookback_hours": p["lookback_hours"], "estimated": estimated_tp,
+                  "rows_read": recent["rows_read"]}
+    duration_sum, duration_n = 0.0, 0.0
+    hour_total, day_total, retried_total = 0.0, 0.0, 0.0
+    for name, r in sorted(recent["entities"].items()):
+        last_done = r["last_completed_at"]
+        if last_done is None and not r["last_24h"] and name not in entities:
+            continue
         e = entity(name)
         e["last_completed_at"] = last_done.isoformat() if last_done else None
-        e["completed_last_hour"] = last_hour
-        e["completed_last_24h"] = last_day
-        throughput["completed_last_hour"] += last_hour
-        throughput["completed_last_24h"] += last_day
-        throughput["completed_retries_last_hour"] += retried
-        if dn:
-            duration_sum += float(dsum)
-            duration_n += dn
+        e["completed_last_hour"] = int(round(r["last_hour"]))
+        e["completed_last_24h"] = int(round(r["last_24h"]))
+        hour_total += r["last_hour"]
+        day_total += r["last_24h"]
+        retried_total += r["retried_last_hour"]
+        duration_sum += r["duration_sum"]
+        duration_n += r["timed"]
         if last_done is not None and (name not in last_activity or last_done > last_activity[name]):
             last_activity[name] = last_done
+    throughput["completed_last_hour"] = int(round(hour_total))
+    throughput["completed_last_24h"] = int(round(day_total))
+    throughput["completed_retries_last_hour"] = int(round(retried_total))
     for name, when in last_activity.items():
         entity(name)["last_activity_at"] = when.isoformat()
 
     failed_hour, failed_day = q.recent_failures(cur, schema, params)
-    created_hour, created_day = q.arrivals(cur, schema, params)
+    # arrivals: the live rows created in the window (exact) and the completed ones (probed)
+    created_hour = live_created_hour + int(round(recent["created_last_hour"]))
+    created_day = live_created_day + int(round(recent["created_last_24h"]))
     finished = throughput["completed_last_24h"] + failed_day
     throughput.update({
         "failed_last_hour": failed_hour,
