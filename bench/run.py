@@ -1127,7 +1127,7 @@ def render(r, command):
 PLAN_NAMES = (
     ("EXPLAIN (FORMAT JSON)", "completed_counts: planner estimate per entity (EXPLAIN only, never executed)"),
     ('min("created_at") FILTER', "live_counts"),
-    ('max("completed_at")', "recent_completions"),
+    ("CROSS JOIN LATERAL", "recent_completions (bounded probes of created_at)"),
     ("count(*) FILTER (WHERE GREATEST", "recent_failures"),
     ('now() - min("lock_expires_at")', "stuck_locks (count, oldest, sample)"),
     ('"locked_by" IS NOT NULL AND "lock_expires_at" <', "stuck_locks (by status)"),
