@@ -1135,7 +1135,10 @@ PLAN_NAMES = (
     ('array_agg("q"."id"', "dead_letter (unrecorded)"),
     ('FILTER (WHERE NOT "resolved")', "dead_letter (records)"),
     ("FILTER (WHERE \"status\" = 'retry')", "retry_state"),
+    ('FILTER (WHERE "lock_expires_at" - make_interval', "recent_leases"),
     ('FILTER (WHERE "lock_expires_at" > now())', "workers"),
+    ("\"status\" = 'processing' AND", "stranded_processing"),
+    ("FROM \"public\".\"tds_sync_queue\" WHERE \"status\" = 'dead_letter'", "dead_letter (with attempts left)"),
     ("GROUP BY 1", "completed_counts (exact count)"),
 )
 
