@@ -24,7 +24,7 @@ description:
     on a large table, and reads completions through bounded probes of the C(created_at) index (at most
     64 completed rows per slice of the look-back window - 5 minutes in the last hour, 1 hour to 24
     hours, at most 24 slices beyond); the figures are exact while every slice holds fewer rows than
-    that, estimated (and flagged, RV(ansible_facts.zoho_queue.throughput.estimated)) when it does not.
+    that, estimated (and flagged, C(throughput.estimated)) when it does not.
   - It never treats a failure to look as health - any error fails the task with one clear message.
 author:
   - TSH operations team (@tsh-ops)
@@ -179,9 +179,9 @@ ansible_facts:
           description:
             - Per entity type (only those with rows) - C(status_counts), C(oldest_pending_age_seconds)
               (null when nothing is pending), C(last_completed_at) (null when none in the look-back window;
-              when RV(ansible_facts.zoho_queue.throughput.estimated), the latest among the completed rows the
+              when C(throughput.estimated), the latest among the completed rows the
               probes read), C(last_activity_at), C(completed_last_hour), C(completed_last_24h) (estimates when
-              RV(ansible_facts.zoho_queue.throughput.estimated)).
+              C(throughput.estimated)).
           type: dict
           returned: success
         stuck_locks:
