@@ -79,6 +79,7 @@ def named_bench(base_cls):
         def __init__(self, profile, args, cluster, dbname):
             base_cls.__init__(self, profile, args)
             self.cluster, self.dbname = cluster, dbname
+            self.cache = None  # bench.run.Bench.dataset: generate into this database, never the copy cache
             self.logfile = bench_cluster.server_log(cluster)
             self.conn = None
 
@@ -246,7 +247,11 @@ def measure(main):
                 facts["load_average_after"] = _load()
                 out["facts"].append(facts)
                 if history in settings["health_sizes"]:
-                    out["health"].append(b.measure_health(history))
+                    try:
+                        out["health"].append(b.measure_health(history))
+                    except Exception as exc:  # reported, and the facts' figures, memory and plans kept
+                        log("dense: health.yml failed: %s" % str(exc)[:300])
+                        out["health"].append({"history": history, "error": str(exc)[:2000]})
                 if history == sizes[-1]:
                     out["memory"] = b.measure_memory(history)
                     out["plans"] = b.capture_plans(history)
@@ -334,6 +339,9 @@ def render(r):
             "%.1f" % m["facts_per_query_ms"].get(k, float("nan")) for k in FACT_QUERIES)))
     lines.append("")
     for h in d.get("health") or []:
+        if "error" in h:
+            lines += ["health.yml on the dense %s dataset: not measured (%s)." % (
+                _fmt_n(h["history"]), h["error"].splitlines()[0][:200]), ""]
         if "ratio" in h:
             lines += ["health.yml on the dense %s dataset: %.2f s vs the one-task floor %.2f s: %.2fx (exit codes %s)."
                       % (_fmt_n(h["history"]), h["health_s"]["median"], h["floor_s"]["median"], h["ratio"],

@@ -88,7 +88,7 @@ TARGET_LOCK_MS = 200.0
 TARGET_CLAIM_P99 = 2.0
 TARGET_FACTS_RSS_MIB = 100.0
 
-FACT_QUERIES = ("live_counts", "completed_counts", "recent_completions", "recent_failures", "arrivals", "stuck_locks",
+FACT_QUERIES = ("live_counts", "completed_counts", "recent_completions", "recent_failures", "stuck_locks",
                 "stranded_processing", "error_groups", "dead_letter", "retry_state", "workers", "recent_leases")
 
 
@@ -1251,7 +1251,7 @@ def render(r, command):
 PLAN_NAMES = (
     ("EXPLAIN (FORMAT JSON)", "completed_counts: planner estimate per entity (EXPLAIN only, never executed)"),
     ('min("created_at") FILTER', "live_counts"),
-    ('max("completed_at")', "recent_completions"),
+    ("CROSS JOIN LATERAL", "recent_completions (bounded probes of created_at)"),
     ("count(*) FILTER (WHERE GREATEST", "recent_failures"),
     ('now() - min("lock_expires_at")', "stuck_locks (count, oldest, sample)"),
     ('"locked_by" IS NOT NULL AND "lock_expires_at" <', "stuck_locks (by status)"),
@@ -1259,7 +1259,10 @@ PLAN_NAMES = (
     ('array_agg("q"."id"', "dead_letter (unrecorded)"),
     ('FILTER (WHERE NOT "resolved")', "dead_letter (records)"),
     ("FILTER (WHERE \"status\" = 'retry')", "retry_state"),
+    ('FILTER (WHERE "lock_expires_at" - make_interval', "recent_leases"),
     ('FILTER (WHERE "lock_expires_at" > now())', "workers"),
+    ("\"status\" = 'processing' AND", "stranded_processing"),
+    ("FROM \"public\".\"tds_sync_queue\" WHERE \"status\" = 'dead_letter'", "dead_letter (with attempts left)"),
     ("GROUP BY 1", "completed_counts (exact count)"),
 )
 

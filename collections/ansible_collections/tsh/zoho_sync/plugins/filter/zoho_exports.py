@@ -303,6 +303,9 @@ def _queue_metrics(out, q):
             None if per_hour is None else per_hour / 3600.0)
     out.add("zoho_sync_processing_duration_seconds", "Average processing time of a row (24 hours).",
             thr.get("avg_processing_seconds"))
+    out.add("zoho_sync_throughput_estimated",
+            "1 when the completion, arrival and processing-time figures are estimated from bounded probes.",
+            thr.get("estimated"))
 
     workers = q.get("workers") or {}
     out.add("zoho_sync_worker_active_leases", "Rows under a live lease.", workers.get("active_leases"))

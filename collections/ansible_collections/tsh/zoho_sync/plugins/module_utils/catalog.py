@@ -22,6 +22,31 @@ def table_columns(cur, schema, table):
     return dict((row[0], tuple(row[1:])) for row in cur.fetchall())
 
 
+TABLES_QUERY = """
+SELECT c.relname, a.attname, t.typname, t.typtype, a.atthasdef, t.oid,
+       CASE WHEN t.typtype = 'e' THEN ARRAY(SELECT e.enumlabel::text FROM pg_catalog.pg_enum e
+                                             WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) END
+  FROM pg_catalog.pg_attribute a
+  JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+ WHERE n.nspname = %s AND c.relname = ANY(%s::name[]) AND a.attnum > 0 AND NOT a.attisdropped
+"""
+
+
+def tables_columns(cur, schema, tables):
+    """({table: {column name: (type name, type kind, has default, type oid)}}, {type oid: enum
+    labels}) of several tables of ``schema`` in one round trip; a table that does not exist
+    (or this role cannot see) is absent."""
+    cur.execute(TABLES_QUERY, (schema, list(tables)))
+    columns, labels = {}, {}
+    for table, name, typname, typtype, hasdef, oid, enum in cur.fetchall():
+        columns.setdefault(table, {})[name] = (typname, typtype, hasdef, oid)
+        if enum is not None:
+            labels[oid] = tuple(enum)
+    return columns, labels
+
+
 def enum_labels(cur, type_oid):
     cur.execute("SELECT enumlabel FROM pg_catalog.pg_enum WHERE enumtypid = %s ORDER BY enumsortorder", (type_oid,))
     return tuple(r[0] for r in cur.fetchall())

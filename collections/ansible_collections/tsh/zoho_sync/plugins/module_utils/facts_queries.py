@@ -32,10 +32,21 @@ NUM_RE = "[0-9]+"
 PATTERN_PARAMS = {"uuid_re": UUID_RE, "hex_re": HEX_RE, "num_re": NUM_RE}
 
 
+# Cheap necessary conditions, tested before each costly replacement: a UUID has a hyphen,
+# and a hex word mixing digits and letters has a digit beside a hex letter. The pattern is
+# the same with or without them (the guarded replacement is the identity when they fail);
+# they spare the lookahead regexp most messages.
+HEX_GUARD_RE = "[0-9][a-fA-F]|[a-fA-F][0-9]"
+PATTERN_PARAMS["hex_guard_re"] = HEX_GUARD_RE
+
+
 def pattern_sql(message):
     """SQL: the error pattern of ``message`` (needs PATTERN_PARAMS among the query's arguments)."""
-    return sql.SQL("regexp_replace(regexp_replace(regexp_replace({}, %(uuid_re)s, '<uuid>', 'g'), "
-                   "%(hex_re)s, '<hex>', 'g'), %(num_re)s, '<n>', 'g')").format(message)
+    uuid = sql.SQL("(CASE WHEN strpos({m}, '-') > 0 THEN regexp_replace({m}, %(uuid_re)s, '<uuid>', 'g') "
+                   "ELSE {m} END)").format(m=message)
+    hexed = sql.SQL("(CASE WHEN {u} ~ %(hex_guard_re)s THEN regexp_replace({u}, %(hex_re)s, '<hex>', 'g') "
+                    "ELSE {u} END)").format(u=uuid)
+    return sql.SQL("regexp_replace({}, %(num_re)s, '<n>', 'g')").format(hexed)
 
 
 def _status_in(schema, statuses):
@@ -50,7 +61,8 @@ def _iso(value):
 
 def live_counts(cur, schema, params):
     """Exact counts per status and entity for every non-completed status, with the
-    oldest pending row and the latest activity per entity."""
+    oldest pending row, the latest activity and the rows created in the last hour and
+    24 hours (the live part of the arrivals) per entity."""
     where, args = _status_in(schema, schema.live_statuses)
     args.update(params)
     cur.execute(sql.SQL(
@@ -58,7 +70,9 @@ def live_counts(cur, schema, params):
         SELECT {entity}::text, {status}::text, count(*),
                min({created}) FILTER (WHERE {status} = 'pending'),
                max({activity}),
-               extract(epoch FROM now() - min({created}) FILTER (WHERE {status} = 'pending'))
+               extract(epoch FROM now() - min({created}) FILTER (WHERE {status} = 'pending')),
+               count(*) FILTER (WHERE {created} >= now() - interval '1 hour'),
+               count(*) FILTER (WHERE {created} >= now() - interval '24 hours')
           FROM {queue}
          WHERE {where}
          GROUP BY 1, 2
@@ -102,37 +116,127 @@ def completed_counts(cur, schema, entity_types, exact_max_rows):
     return counts, True
 
 
+# The look-back window is read in slices on created_at: twelve of 5 minutes for the last
+# hour, one an hour to 24 hours, then at most 24 more to the end of the look-back. Each
+# slice's completed rows are walked backwards on the created_at index for at most
+# PROBE_ROWS rows (the rows of other statuses skipped on the way are the live set), so the
+# rows read are bounded (slices x PROBE_ROWS) whatever the completion rate or the history.
+PROBE_ROWS = 64
+# A probe whose PROBE_ROWS rows span less than this (seconds) is taken to span this much:
+# rows created in one transaction share created_at, and a zero span would make the
+# density infinite. It caps an estimate at (PROBE_ROWS - 1) rows a second per slice.
+MIN_PROBE_SPAN = 1.0
+
+
+def completion_slices(lookback_hours):
+    """[(newer, older)]: the slices of the look-back window, in seconds before now()
+    (created_at >= now() - older AND created_at < now() - newer). The first slice has no
+    newer bound (a row created after now(), clock skew, still counts)."""
+    slices = [(i * 300.0, (i + 1) * 300.0) for i in range(12)]
+    slices += [(h * 3600.0, (h + 1) * 3600.0) for h in range(1, 24)]
+    rest = (lookback_hours - 24) * 3600.0
+    if rest > 0:
+        step = max(3600.0, rest / 24.0)
+        at = 24 * 3600.0
+        while at < lookback_hours * 3600.0 - 1e-6:
+            slices.append((at, min(at + step, lookback_hours * 3600.0)))
+            at += step
+    slices[0] = (-1.0e9, slices[0][1])
+    return slices
+
+
+def slice_scale(rows, newer, older, reach_ago, probe_rows=PROBE_ROWS):
+    """How many rows of its slice each probed row stands for. A probe that read fewer
+    than ``probe_rows`` rows read the whole slice (1: exact); a full one covers the slice
+    from its newer end back to its oldest row (``reach_ago`` seconds before now) and
+    stands for (probe_rows - 1) rows per covered span over the whole slice."""
+    if rows < probe_rows:
+        return 1.0
+    length = older - max(newer, 0.0)
+    covered = max(reach_ago - max(newer, 0.0), MIN_PROBE_SPAN)
+    if covered >= length:
+        return 1.0
+    return max(1.0, (probe_rows - 1) * length / covered / rows)
+
+
 def recent_completions(cur, schema, params):
-    """Last completion per entity, and completion throughput, inside the look-back
-    window on created_at (indexed), so the history outside it is never read. Grouped
-    on the column itself and durations summed as intervals: the casts and epoch
-    conversions run once per entity, not once per row (this query reads every row of
-    the window, so its per-row cost is what grows with the completion rate)."""
+    """Completions, their processing time and the completed part of the arrivals in the
+    look-back window, from bounded probes of the created_at index (completion_slices,
+    PROBE_ROWS completed rows each): exact when every slice holds fewer completed rows than
+    a probe reads (the window's completions were all read), else estimated from each
+    slice's density (``estimated``). Per entity: the last completion among the rows read,
+    completions in the last hour and 24 h (on completed_at) and the completed rows that had
+    failed before (attempt_count > 0) in the last hour."""
     finished = schema.finished_at_expr()
     if schema.has("started_at") and schema.has("completed_at"):
         duration = sql.SQL("({} - {})").format(schema.col("completed_at"), schema.col("started_at"))
     else:
         duration = sql.SQL("NULL::interval")
+    slices = completion_slices(params["lookback_hours"])
+    created = schema.col("created_at")
+    args = {"newer": [s[0] for s in slices], "older": [s[1] for s in slices],
+            "idx": list(range(len(slices))), "probe_rows": PROBE_ROWS}
     cur.execute(sql.SQL(
         """
-        SELECT entity::text, last_finished, last_hour, last_24h, extract(epoch FROM duration_24h), timed_24h,
-               retried_last_hour
-          FROM (SELECT {entity} AS entity, max({finished}) AS last_finished,
-                       count(*) FILTER (WHERE {finished} >= now() - interval '1 hour') AS last_hour,
-                       count(*) FILTER (WHERE {finished} >= now() - interval '24 hours') AS last_24h,
-                       sum({duration}) FILTER (WHERE {finished} >= now() - interval '24 hours') AS duration_24h,
-                       count({duration}) FILTER (WHERE {finished} >= now() - interval '24 hours') AS timed_24h,
-                       count(*) FILTER (WHERE {finished} >= now() - interval '1 hour' AND {attempts} > 0)
-                           AS retried_last_hour
-                  FROM {queue}
-                 WHERE {status} = 'completed'
-                   AND {created} >= now() - make_interval(hours => %(lookback_hours)s)
-                 GROUP BY 1) AS per_entity
-        """).format(entity=schema.col("entity_type"), finished=finished, duration=duration,
-                    attempts=schema.col("attempt_count"),
-                    queue=schema.queue, status=schema.col("status"), created=schema.col("created_at")),
-        params)
-    return cur.fetchall()
+        WITH probe AS (
+            SELECT s.i, p.*
+              FROM unnest(%(idx)s::int[], %(newer)s::float8[], %(older)s::float8[]) AS s(i, newer, older)
+             CROSS JOIN LATERAL (
+                   SELECT {entity} AS entity, {created} AS created,
+                          {finished} AS finished, {duration} AS duration, {attempts} AS attempts
+                     FROM {queue}
+                    WHERE {status} = 'completed'
+                      AND {created} >= now() - make_interval(secs => s.older)
+                      AND {created} < now() - make_interval(secs => s.newer)
+                    ORDER BY {created} DESC
+                    LIMIT %(probe_rows)s) AS p
+        )
+        SELECT i, entity::text, (sum(count(*)) OVER per_slice)::bigint,
+               extract(epoch FROM now() - min(min(created)) OVER per_slice),
+               count(*),
+               max(finished),
+               count(*) FILTER (WHERE finished >= now() - interval '1 hour'),
+               count(*) FILTER (WHERE finished >= now() - interval '24 hours'),
+               extract(epoch FROM sum(duration) FILTER (WHERE finished >= now() - interval '24 hours')),
+               count(duration) FILTER (WHERE finished >= now() - interval '24 hours'),
+               count(*) FILTER (WHERE finished >= now() - interval '1 hour' AND attempts > 0)
+          FROM probe
+         GROUP BY i, entity
+        WINDOW per_slice AS (PARTITION BY i)
+        """).format(entity=schema.col("entity_type"), status=schema.col("status"), created=created,
+                    finished=finished, duration=duration, attempts=schema.col("attempt_count"),
+                    queue=schema.queue), args)
+    entities = {}
+    out = {"entities": entities, "created_last_hour": 0.0, "created_last_24h": 0.0, "estimated": False,
+           "rows_read": 0, "slices": len(slices), "probe_rows": PROBE_ROWS}
+    seen_slices = set()
+    for i, name, slice_rows, reach_ago, rows, last, hour, day, dsum, dn, retried in cur.fetchall():
+        newer, older = slices[i]
+        scale = slice_scale(slice_rows, newer, older, float(reach_ago or 0.0))
+        if slice_rows >= PROBE_ROWS:
+            out["estimated"] = True
+        if i not in seen_slices:
+            seen_slices.add(i)
+            out["rows_read"] += slice_rows
+        e = entities.setdefault(name, {"last_completed_at": None, "last_hour": 0.0, "last_24h": 0.0,
+                                       "duration_sum": 0.0, "timed": 0.0, "retried_last_hour": 0.0})
+        if last is not None and (e["last_completed_at"] is None or last > e["last_completed_at"]):
+            e["last_completed_at"] = last
+        # A figure is scaled up only on the slices inside its own window: a probe reads
+        # the newest rows of its slice, the ones most likely to have completed recently,
+        # so an older slice's rows count as seen (a lower bound), never scaled.
+        in_hour, in_day = older <= 3600.0 + 1e-6, older <= 24 * 3600.0 + 1e-6
+        hour_scale, day_scale = (scale if in_hour else 1.0), (scale if in_day else 1.0)
+        e["last_hour"] += hour * hour_scale
+        e["last_24h"] += day * day_scale
+        e["duration_sum"] += float(dsum or 0.0) * day_scale
+        e["timed"] += dn * day_scale
+        e["retried_last_hour"] += retried * hour_scale
+        if in_hour:  # completed rows created in the slice
+            out["created_last_hour"] += rows * scale
+        if in_day:
+            out["created_last_24h"] += rows * scale
+    return out
 
 
 def recent_failures(cur, schema, params):
@@ -183,21 +287,25 @@ MAX_ERROR_GROUPS = 10000
 def error_groups(cur, schema, params):
     """Every failing row (failed, retry, dead_letter: through the status index) grouped
     by collapsed message, error code, HTTP status named in the message and entity type,
-    with the counts the diagnoses need per group. Returns (rows, truncated)."""
+    with the counts the diagnoses need per group. Each distinct message is collapsed once
+    (not each row). Returns (rows, truncated)."""
     where, args = _status_in(schema, ("failed", "retry", "dead_letter"))
     args.update(params)
     args.update(PATTERN_PARAMS)
     args.update({"http_re": HTTP_STATUS_RE, "max_groups": MAX_ERROR_GROUPS + 1})
     code = schema.col("error_code") if schema.has("error_code") else sql.SQL("NULL::text")
     msg = schema.col("error_message") if schema.has("error_message") else sql.SQL("NULL::text")
+    text = sql.SQL("COALESCE({}, '(no error message)')").format(msg)
     cur.execute(sql.SQL(
         """
         WITH failing AS (
             SELECT {status}::text AS status, {entity}::text AS entity, {code}::text AS code,
-                   {msg} AS message, {activity} AS seen, {attempts} < {budget} AS budget_left,
-                   {pattern} AS pattern,
-                   substring(COALESCE({msg}, '') FROM %(http_re)s) AS http
+                   {msg} AS message, {text} AS text, {activity} AS seen, {attempts} < {budget} AS budget_left
               FROM {queue} WHERE {where}
+        ), messages AS (
+            SELECT text, {pattern} AS pattern, substring(text FROM %(http_re)s) AS http
+              FROM (SELECT DISTINCT text FROM failing) AS distinct_messages
+            OFFSET 0  -- not pulled up into the join: each distinct message collapsed once
         )
         SELECT pattern, code, http, entity, count(*),
                count(*) FILTER (WHERE status = 'failed'),
@@ -208,14 +316,14 @@ def error_groups(cur, schema, params):
                count(*) FILTER (WHERE seen >= now() - interval '1 hour'),
                count(*) FILTER (WHERE seen >= now() - interval '24 hours'),
                min(message), min(seen), max(seen)
-          FROM failing
+          FROM failing JOIN messages USING (text)
          GROUP BY pattern, code, http, entity
          ORDER BY count(*) DESC, pattern, code NULLS FIRST, http NULLS FIRST, entity
          LIMIT %(max_groups)s
-        """).format(status=schema.col("status"), entity=schema.col("entity_type"), code=code, msg=msg,
+        """).format(status=schema.col("status"), entity=schema.col("entity_type"), code=code, msg=msg, text=text,
                     activity=schema.activity_expr(), attempts=schema.col("attempt_count"),
                     budget=schema.max_attempts_expr(), queue=schema.queue, where=where,
-                    pattern=pattern_sql(sql.SQL("COALESCE({}, '(no error message)')").format(msg))), args)
+                    pattern=pattern_sql(sql.SQL("text"))), args)
     rows = cur.fetchall()
     truncated = len(rows) > MAX_ERROR_GROUPS
     return rows[:MAX_ERROR_GROUPS], truncated
@@ -353,16 +461,6 @@ def recent_leases(cur, schema, params):
         """).format(status=schema.col("status"), exp=exp, queue=schema.queue, leased=schema.leased_expr()),
         params)
     return dict((status, {"live": live, "taken_recently": recent}) for status, live, recent in cur.fetchall())
-
-
-def arrivals(cur, schema, params):
-    """Rows created in the last hour and the last 24 hours (the created_at index, a
-    bounded window): how fast work arrives, to compare with how fast it completes."""
-    created = schema.col("created_at")
-    cur.execute(sql.SQL(
-        "SELECT count(*) FILTER (WHERE {created} >= now() - interval '1 hour'), count(*) "
-        "FROM {queue} WHERE {created} >= now() - interval '24 hours'").format(created=created, queue=schema.queue))
-    return cur.fetchone()
 
 
 def dead_letter(cur, schema, params):

@@ -15,7 +15,7 @@ import copy
 import re
 import uuid
 
-from ansible_collections.tsh.zoho_sync.plugins.module_utils.catalog import enum_labels, table_columns
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.catalog import tables_columns, table_columns
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.connection import QueueDatabaseError, sql
 # The statuses and entity types are the collection's shared vocabulary; re-exported
 # here under the names the modules import. The entity types validate filters when the
@@ -297,11 +297,13 @@ class QueueSchema:
         return sql.Identifier(alias, name) if alias else sql.Identifier(name)
 
     def inspect(self, conn):
-        """Check every mapped table and column exists; learn enum labels and id types."""
+        """Check every mapped table and column exists; learn enum labels and id types (the
+        catalog read in one round trip)."""
         with conn.cursor() as cur:
+            tables, labels = tables_columns(cur, self.schema, (self.queue_table, self.dlq_table))
             for table, cols, kind in ((self.queue_table, self.qcols, "queue_columns"),
                                       (self.dlq_table, self.dcols, "dlq_columns")):
-                found = table_columns(cur, self.schema, table)
+                found = tables.get(table) or {}
                 if not found:
                     raise QueueDatabaseError(
                         "Table %s.%s does not exist (or this user cannot see it); check queue_schema "
@@ -318,9 +320,9 @@ class QueueSchema:
             status = qfound[self.qcols["status"]]
             self.status_is_enum = status[1] == "e"
             if self.status_is_enum:
-                self.status_labels = enum_labels(cur, status[3])
+                self.status_labels = labels.get(status[3], ())
             entity = qfound[self.qcols["entity_type"]]
-            self.entity_labels = enum_labels(cur, entity[3]) if entity[1] == "e" else None
+            self.entity_labels = labels.get(entity[3], ()) if entity[1] == "e" else None
             self.id_type = "uuid" if qfound[self.qcols["id"]][0] == "uuid" else "integer"
             did = dfound[self.dcols["id"]]
             self.dlq_id_is_uuid = did[0] == "uuid"

@@ -19,9 +19,12 @@ description:
     exhausted retries, throughput and worker activity.
   - Read-only. It runs in one read-only, repeatable-read transaction (one consistent snapshot)
     that ends in a rollback, so it never writes and never reports C(changed).
-  - Its cost follows the live set (rows that are not C(completed)), not the history - it only
-    uses the production indexes, counts completed rows through the planner's estimate on a large
-    table and looks at completions inside a bounded window.
+  - Its cost follows the live set (rows that are not C(completed)), not the history nor the completion
+    rate - it only uses the production indexes, counts completed rows through the planner's estimate
+    on a large table, and reads completions through bounded probes of the C(created_at) index (at most
+    64 completed rows per slice of the look-back window - 5 minutes in the last hour, 1 hour to 24
+    hours, at most 24 slices beyond); the figures are exact while every slice holds fewer rows than
+    that, estimated (and flagged, C(throughput.estimated)) when it does not.
   - It never treats a failure to look as health - any error fails the task with one clear message.
 author:
   - TSH operations team (@tsh-ops)
@@ -64,7 +67,8 @@ options:
   lookback_hours:
     description:
       - Window, on C(created_at), in which completions are looked for (last completion per entity,
-        throughput). Older history is never read. Must cover at least 24 hours for the 24 hour figures.
+        throughput). Older history is never read, and inside it at most 64 completed rows per slice are
+        (see the description). Must cover at least 24 hours for the 24 hour figures.
     type: int
     default: 48
   exact_count_max_rows:
@@ -174,8 +178,10 @@ ansible_facts:
         entities:
           description:
             - Per entity type (only those with rows) - C(status_counts), C(oldest_pending_age_seconds)
-              (null when nothing is pending), C(last_completed_at) (null when none in the look-back window),
-              C(last_activity_at), C(completed_last_hour), C(completed_last_24h).
+              (null when nothing is pending), C(last_completed_at) (null when none in the look-back window;
+              when C(throughput.estimated), the latest among the completed rows the
+              probes read), C(last_activity_at), C(completed_last_hour), C(completed_last_24h) (estimates when
+              C(throughput.estimated)).
           type: dict
           returned: success
         stuck_locks:
@@ -237,11 +243,20 @@ ansible_facts:
           type: dict
           returned: success
         throughput:
-          description: C(completed_last_hour), C(completed_last_24h), C(completed_retries_last_hour) (completed rows
-            that had failed before), C(failed_last_hour), C(failed_last_24h), C(created_last_hour) and
-            C(created_last_24h) (arrivals), C(avg_processing_seconds) (null without started_at/completed_at),
-            C(failure_rate_24h) (failed share of finished work, null when nothing finished), C(items_per_hour)
-            (24 h average), C(lookback_hours).
+          description:
+            - C(completed_last_hour), C(completed_last_24h), C(completed_retries_last_hour) (completed rows
+              that had failed before), C(failed_last_hour), C(failed_last_24h), C(created_last_hour) and
+              C(created_last_24h) (arrivals), C(avg_processing_seconds) (null without started_at/completed_at),
+              C(failure_rate_24h) (failed share of finished work, null when nothing finished), C(items_per_hour)
+              (24 h average), C(lookback_hours).
+            - C(estimated) - false when the completion figures, the arrivals and the processing time are exact
+              (every completed row of the look-back window was read); true when a slice of the window held more
+              completed rows than its probe reads, and they are estimated from each slice's density (the newest
+              64 completed rows of each slice, walked backwards on the C(created_at) index). With steady
+              arrivals the estimates are within about 10 % on the 1 hour figures and 5 % on the 24 hour ones;
+              completions of rows created before the slice that counts them are counted as seen, never scaled
+              (a lower bound). The live part of the arrivals is always exact. C(rows_read) - completed rows the
+              probes read.
           type: dict
           returned: success
         workers:
@@ -319,7 +334,11 @@ def gather(cur, schema, p, classifier):
         return entities[name]
 
     last_activity = {}
-    for name, status, count, _oldest, activity, oldest_age in q.live_counts(cur, schema, params):
+    live_created_hour, live_created_day = 0, 0
+    for name, status, count, _oldest, activity, oldest_age, created_hour, created_day in q.live_counts(
+            cur, schema, params):
+        live_created_hour += created_hour
+        live_created_day += created_day
         if status in STATUSES:
             status_counts[status] += count
         else:
@@ -338,27 +357,38 @@ def gather(cur, schema, p, classifier):
             entity(name)["status_counts"]["completed"] = count
             status_counts["completed"] += count
 
+    recent = q.recent_completions(cur, schema, params)
+    estimated_tp = recent["estimated"]
     throughput = {"completed_last_hour": 0, "completed_last_24h": 0, "completed_retries_last_hour": 0,
-                  "lookback_hours": p["lookback_hours"]}
-    duration_sum, duration_n = 0.0, 0
-    for name, last_done, last_hour, last_day, dsum, dn, retried in q.recent_completions(cur, schema, params):
+                  "lookback_hours": p["lookback_hours"], "estimated": estimated_tp,
+                  "rows_read": recent["rows_read"]}
+    duration_sum, duration_n = 0.0, 0.0
+    hour_total, day_total, retried_total = 0.0, 0.0, 0.0
+    for name, r in sorted(recent["entities"].items()):
+        last_done = r["last_completed_at"]
+        if last_done is None and not r["last_24h"] and name not in entities:
+            continue
         e = entity(name)
         e["last_completed_at"] = last_done.isoformat() if last_done else None
-        e["completed_last_hour"] = last_hour
-        e["completed_last_24h"] = last_day
-        throughput["completed_last_hour"] += last_hour
-        throughput["completed_last_24h"] += last_day
-        throughput["completed_retries_last_hour"] += retried
-        if dn:
-            duration_sum += float(dsum)
-            duration_n += dn
+        e["completed_last_hour"] = int(round(r["last_hour"]))
+        e["completed_last_24h"] = int(round(r["last_24h"]))
+        hour_total += r["last_hour"]
+        day_total += r["last_24h"]
+        retried_total += r["retried_last_hour"]
+        duration_sum += r["duration_sum"]
+        duration_n += r["timed"]
         if last_done is not None and (name not in last_activity or last_done > last_activity[name]):
             last_activity[name] = last_done
+    throughput["completed_last_hour"] = int(round(hour_total))
+    throughput["completed_last_24h"] = int(round(day_total))
+    throughput["completed_retries_last_hour"] = int(round(retried_total))
     for name, when in last_activity.items():
         entity(name)["last_activity_at"] = when.isoformat()
 
     failed_hour, failed_day = q.recent_failures(cur, schema, params)
-    created_hour, created_day = q.arrivals(cur, schema, params)
+    # arrivals: the live rows created in the window (exact) and the completed ones (probed)
+    created_hour = live_created_hour + int(round(recent["created_last_hour"]))
+    created_day = live_created_day + int(round(recent["created_last_24h"]))
     finished = throughput["completed_last_24h"] + failed_day
     throughput.update({
         "failed_last_hour": failed_hour,

@@ -9,6 +9,8 @@ __metaclass__ = type
 import datetime
 import re
 
+import pytest
+
 from ansible_collections.tsh.zoho_sync.plugins.module_utils import facts_queries as fq
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.queue_schema import STATUSES, QueueSchema
 from ansible_collections.tsh.zoho_sync.tests.unit.plugins.module_utils.sqltext import render
@@ -141,3 +143,41 @@ def test_stranded_processing_query_and_result_shape():
     assert '"status" = \'processing\'' in query
     assert '"lock_expires_at" IS NULL OR "locked_by" IS NULL' in query
     assert 'COALESCE("started_at", "created_at") < now() - make_interval(mins => %(stuck_after)s)' in query
+
+
+def test_completion_slices_cover_the_look_back_without_gaps():
+    for hours in (24, 48, 24 * 366):
+        slices = fq.completion_slices(hours)
+        assert slices[0][0] < 0  # the newest slice has no upper bound (clock skew)
+        assert slices[0][1] == 300.0
+        for (_n1, older), (newer, _o2) in zip(slices, slices[1:]):
+            assert newer == older
+        assert slices[-1][1] == pytest.approx(hours * 3600.0)
+        assert len(slices) <= 12 + 23 + 24 + 1
+        # the 1 h and 24 h figures fall on slice boundaries
+        assert 3600.0 in [s[1] for s in slices] and 86400.0 in [s[1] for s in slices]
+
+
+def test_slice_scale_exact_below_a_full_probe_and_a_density_above():
+    # fewer rows than a probe reads: the whole slice was read
+    assert fq.slice_scale(10, 300.0, 600.0, 590.0) == 1.0
+    # a full probe covering a tenth of a 1 h slice stands for about ten times its rows
+    scale = fq.slice_scale(fq.PROBE_ROWS, 3600.0, 7200.0, 3960.0)
+    assert scale == pytest.approx((fq.PROBE_ROWS - 1) * 10.0 / fq.PROBE_ROWS)
+    # rows sharing one timestamp: the span is taken as MIN_PROBE_SPAN, never zero
+    capped = fq.slice_scale(fq.PROBE_ROWS, 0.0, 300.0, 0.0)
+    assert capped == pytest.approx((fq.PROBE_ROWS - 1) * 300.0 / fq.MIN_PROBE_SPAN / fq.PROBE_ROWS)
+    # never below one row per row read
+    assert fq.slice_scale(fq.PROBE_ROWS, 0.0, 300.0, 299.0) >= 1.0
+
+
+def test_pattern_guards_are_the_identity_where_they_fail():
+    # the guards only spare the regexps: a message failing them has nothing they would replace
+    samples = ["Item 12345 not found", "deadbeefcafe no digits", "hash 3f2b8c1e9a in it",
+               "Customer 006d5475-68c1-16b2-dd83-91436b7b0c5f not found", "plain text"]
+    hex_re = re.compile(r"\b(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b")
+    for text in samples:
+        if "-" not in text:
+            assert not re.search(fq.UUID_RE, text)
+        if not re.search(fq.HEX_GUARD_RE, text):
+            assert not hex_re.search(text)
