@@ -10,9 +10,18 @@ COLOURS = {"ok": "\033[32m", "warning": "\033[33m", "critical": "\033[31m", "unk
 RESET = "\033[0m"
 
 
-def newest(pattern):
-    files = sorted(glob.glob(pattern, recursive=True), key=os.path.getmtime)
+def newest(pattern, keep=lambda path: True):
+    files = sorted((f for f in glob.glob(pattern, recursive=True) if keep(f)), key=os.path.getmtime)
     return files[-1] if files else None
+
+
+def host_report(path):
+    """A host's latest.json, not the fleet summary beside the hosts' directories."""
+    try:
+        with open(path) as handle:
+            return json.load(handle).get("kind") != "zoho_sync_fleet"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def mark(severity):
@@ -20,7 +29,7 @@ def mark(severity):
 
 
 def main(reports, health_rc, heal_rc):
-    health_file = newest(os.path.join(reports, "**", "latest.json"))
+    health_file = newest(os.path.join(reports, "**", "latest.json"), host_report)
     if not health_file:
         print("No health report was written: see %s/health-run.txt" % reports)
         return 1
@@ -34,6 +43,16 @@ def main(reports, health_rc, heal_rc):
     print("  stuck leases %s · overdue retries %s · exhausted retries %s · dead letters without a record %s" % (
         q.get("stuck_locks", {}).get("count"), q.get("retry", {}).get("overdue"),
         q.get("retry", {}).get("exhausted"), q.get("dead_letter", {}).get("unrecorded")))
+    diagnoses = [d for d in report.get("diagnoses", []) if d.get("severity") != "info"]
+    if diagnoses:
+        print("  What to do now:")
+        for d in diagnoses[:3]:
+            remedy = d.get("remedy") or {}
+            print("    %s %s" % (mark(d.get("severity", "unknown")), d.get("summary")))
+            if remedy.get("command"):
+                print("             $ %s" % remedy["command"])
+            elif remedy.get("steps"):
+                print("             - %s" % remedy["steps"][0])
     bad = [f for f in report.get("findings", []) if f.get("severity") != "ok"]
     print("  %d finding(s) need attention, e.g.:" % len(bad))
     for finding in bad[:6]:
