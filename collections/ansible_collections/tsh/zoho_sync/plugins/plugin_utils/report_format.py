@@ -15,27 +15,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import math
+
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import values
 
 NOT_AVAILABLE = "n/a"
 
 
 def number(value):
-    """A finite int or float from a number or a numeric string; None for anything else."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        result = value
-    else:
-        try:
-            result = float(str(value).strip())
-        except ValueError:
-            return None
-    if isinstance(result, float):
-        if math.isnan(result) or math.isinf(result):
-            return None
-        if result == int(result) and abs(result) < 1e15:
-            result = int(result)
+    """The collection's reading of a number (plugin_utils/values.py), a whole float as an
+    int: a value is shown as ``5``, not ``5.0``."""
+    result = values.number(value)
+    if isinstance(result, float) and result == int(result) and abs(result) < 1e15:
+        return int(result)
     return result
 
 
