@@ -227,7 +227,7 @@ def _unreferenced(s, a, ctx):
     # probes per old event (3.6 s against the real run's 0.9 s at 1M).
     return sql.SQL(
         "NOT EXISTS (SELECT 1 FROM {q} q WHERE {fk} = {id} AND NOT EXISTS ("
-        "SELECT 1 FROM (SELECT {gfk} AS event_id FROM {q} g WHERE {gfk} IS NOT NULL AND {gone} "
+        "SELECT 1 FROM (SELECT {gfk} AS event_id FROM {q} g WHERE {gfk} IS NOT NULL AND ({gone}) "
         "GROUP BY {gfk} HAVING count(*) = (SELECT count(*) FROM {q} r WHERE {rfk} = {gfk})) all_gone "
         "WHERE all_gone.event_id = {fk}))").format(
         q=s.queue, fk=_queue_fk(s, "q"), id=s.icol("id", a), gfk=_queue_fk(s, "g"),
