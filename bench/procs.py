@@ -21,11 +21,23 @@ def _wait(proc):
     return usage
 
 
-class TreeRss:
-    """Samples the summed RSS of a process and all its descendants (/proc) until
-    stopped; ``peak_kib`` is the largest sum seen."""
+def _status_kib(pid, field):
+    """A ``VmRSS``/``VmHWM``-style field of /proc/<pid>/status in KiB (0 when gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
-    def __init__(self, pid, interval=0.02):
+
+class _Sampler:
+    """Calls ``sample()`` every ``interval`` seconds in a thread, from ``with`` to its
+    end; ``peak_kib`` is the largest value it returned."""
+
+    def __init__(self, pid, interval):
         self.pid = pid
         self.interval = interval
         self.peak_kib = 0
@@ -39,6 +51,19 @@ class TreeRss:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+
+    def _loop(self):
+        while not self._stop.is_set():
+            self.peak_kib = max(self.peak_kib, self.sample())
+            self._stop.wait(self.interval)
+
+
+class TreeRss(_Sampler):
+    """The summed RSS of a process and all its descendants (/proc); ``peak_kib`` is the
+    largest sum seen."""
+
+    def __init__(self, pid, interval=0.02):
+        _Sampler.__init__(self, pid, interval)
 
     def _tree(self):
         children = {}
@@ -59,24 +84,12 @@ class TreeRss:
             todo.extend(children.get(pid, []))
         return out
 
-    def _loop(self):
-        while not self._stop.is_set():
-            total = 0
-            for pid in self._tree():
-                try:
-                    with open("/proc/%d/status" % pid) as fh:
-                        for line in fh:
-                            if line.startswith("VmRSS:"):
-                                total += int(line.split()[1])
-                                break
-                except OSError:
-                    continue
-            self.peak_kib = max(self.peak_kib, total)
-            self._stop.wait(self.interval)
+    def sample(self):
+        return sum(_status_kib(pid, "VmRSS") for pid in self._tree())
 
 
-class PeakRss:
-    """Samples the VmHWM (peak RSS since its exec) of one process until stopped.
+class PeakRss(_Sampler):
+    """The VmHWM (peak RSS since its exec) of one process.
 
     The rusage of wait4 cannot say it: Linux carries the memory of the process that
     forked the child into the child's ru_maxrss when the child execs (the old address
@@ -85,31 +98,10 @@ class PeakRss:
     address space's own and only grows, so the last sample is the peak up to it."""
 
     def __init__(self, pid, interval=0.01):
-        self.pid = pid
-        self.interval = interval
-        self.peak_kib = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
+        _Sampler.__init__(self, pid, interval)
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-    def _loop(self):
-        while not self._stop.is_set():
-            try:
-                with open("/proc/%d/status" % self.pid) as fh:
-                    for line in fh:
-                        if line.startswith("VmHWM:"):
-                            self.peak_kib = max(self.peak_kib, int(line.split()[1]))
-                            break
-            except OSError:
-                pass
-            self._stop.wait(self.interval)
+    def sample(self):
+        return _status_kib(self.pid, "VmHWM")
 
 
 def run_module(name, args, env=None, check=False, sample_tree=False):
