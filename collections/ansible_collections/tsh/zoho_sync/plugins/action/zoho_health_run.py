@@ -10,8 +10,8 @@ Each step was a task of the zoho_health role, and what a task costs (a worker pr
 templating of its variables, the callbacks) was most of a run: here the controller-side steps
 run in the controller's own process, one after the other. The steps are the same functions the
 tasks called - the filters of plugins/filter/ (pure functions), the templates of the role
-(through the template lookup), the writers of plugin_utils - so the reports, the history, the
-export and the output are those the tasks wrote. The only implementation;
+(rendered by plugin_utils/report_render.py as the template lookup renders them), the writers of
+plugin_utils - so the reports, the history, the export and the output are those the tasks wrote. The only implementation;
 modules/zoho_health_run.py holds its documentation."""
 
 from __future__ import absolute_import, division, print_function
@@ -38,6 +38,7 @@ from ansible_collections.tsh.zoho_sync.plugins.action.zoho_host_facts import hos
 from ansible_collections.tsh.zoho_sync.plugins.filter.zoho_health import build_report
 from ansible_collections.tsh.zoho_sync.plugins.filter.zoho_service import names_list, zoho_service_summary
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import history as history_file
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import report_render
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.report_files import check_files, write_files
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.run_context import run_context
 
@@ -50,8 +51,8 @@ RENDERINGS = (("json", "report.json.j2"), ("md", "report.md.j2"), ("html", "repo
               ("txt", "summary.txt.j2"))
 PRUNE_PATTERNS = ["health-*.json", "health-*.md", "health-*.html", "health-*.txt"]
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-# What the role's templates read besides the facts set here (and what the template lookup needs)
-TEMPLATE_VARIABLES = ("ansible_search_path", "inventory_hostname", "role_path", "playbook_dir")
+# What the role's templates read besides the facts set here
+TEMPLATE_VARIABLES = ("inventory_hostname",)
 
 
 def _int(value):
@@ -161,16 +162,23 @@ class ActionModule(ActionBase):
         template_vars = dict((k, task_vars[k]) for k in TEMPLATE_VARIABLES if k in task_vars)
         template_vars.update(facts)
         txt_color = _bool(report_args.get("txt_color", False))
+        templates = os.path.join(task_vars["role_path"], "templates") if task_vars.get("role_path") \
+            else report_render.TEMPLATES
         rendered = {}
-        for ext, name in RENDERINGS[:3]:
-            rendered[ext] = self._render(name, template_vars)
-        terminal = self._render("summary.txt.j2", template_vars, {"zoho_health_ansi": True})
-        if txt_color:
-            rendered["txt"] = terminal
-        elif "\x1b" in json.dumps(report, ensure_ascii=False, default=str):
-            rendered["txt"] = self._render("summary.txt.j2", template_vars, {"zoho_health_ansi": False})
-        else:
-            rendered["txt"] = ANSI_RE.sub("", terminal)
+        try:
+            for ext, name in RENDERINGS[:3]:
+                rendered[ext] = report_render.render(name, template_vars, templates)
+            terminal = report_render.render("summary.txt.j2", dict(template_vars, zoho_health_ansi=True), templates)
+            if txt_color:
+                rendered["txt"] = terminal
+            elif "\x1b" in json.dumps(report, ensure_ascii=False, default=str):
+                rendered["txt"] = report_render.render("summary.txt.j2", dict(template_vars, zoho_health_ansi=False),
+                                                       templates)
+            else:
+                rendered["txt"] = ANSI_RE.sub("", terminal)
+        except ValueError as exc:
+            result.update(failed=True, msg=str(exc), ansible_facts=facts)
+            return result
 
         # 6. the files: this run's, the latest copies, the history (written in check mode too:
         # health only reads the database and the reports are its output)
@@ -201,7 +209,8 @@ class ActionModule(ActionBase):
             template_vars.update(facts)
             try:
                 tdir, tfiles, tmode, tdir_mode, _p, _k = check_files(
-                    prometheus.get("dir"), {prometheus.get("name"): self._render("zoho_sync.prom.j2", template_vars)},
+                    prometheus.get("dir"),
+                    {prometheus.get("name"): report_render.render("zoho_sync.prom.j2", template_vars, templates)},
                     "0644", "0755")
                 tchanged, twritten, _removed = write_files(tdir, tfiles, tmode, tdir_mode, [], None)
             except (TypeError, ValueError) as exc:
@@ -304,8 +313,3 @@ class ActionModule(ActionBase):
         except Exception:  # missing or unreadable: errors='ignore'
             return ""
         return (found[0] if found else "") or ""
-
-    def _render(self, name, variables, template_vars=None):
-        """A template of the role rendered as ansible.builtin.template's lookup renders it."""
-        kwargs = {"template_vars": template_vars} if template_vars else {}
-        return str(self._lookup("ansible.builtin.template").run([name], variables=variables, **kwargs)[0])
