@@ -214,7 +214,9 @@ def render_role(role, specs):
             out.append("```yaml\n- name: Use the role\n  ansible.builtin.include_role:\n    name: %s.%s\n"
                        "    tasks_from: %s\n```\n" % (FQCN, role, entry))
         options = spec.get("options") or {}
-        if options:
+        if entry != "main" and options and options == (specs.get("main") or {}).get("options"):
+            out.append("Its variables are those of the entry point `main`.\n")
+        elif options:
             out.append("| variable | type | required | description |")
             out.append("| --- | --- | --- | --- |")
             out.extend(option_rows(options))

@@ -38,7 +38,8 @@ def test_runner_example_on_a_critical_queue(tsh_db, tmp_path):
     assert rc == 2 and result["rc"] == 2 and result["status"] == "failed"
     assert list(result["hosts"]) == ["localhost"]
     host = result["hosts"]["localhost"]
-    assert host["failures"] == 1 and host["dark"] == 0 and host["ok"] > 5
+    # ok: the probe, the argument check, the check itself, the fleet summary
+    assert host["failures"] == 1 and host["dark"] == 0 and host["ok"] >= 4
     assert [t["task"] for t in host["failed_tasks"]] == ["Set the outcome of the run"]
     assert "CRITICAL" in host["failed_tasks"][0]["msg"]
 

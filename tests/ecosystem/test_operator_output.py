@@ -58,7 +58,7 @@ def test_the_summary_comes_first_and_the_task_noise_only_with_v(quiet_queue, tmp
 
     verbose = health(quiet_queue, tmp_path, "-v")
     assert verbose.rc == 0, verbose
-    for noise in ("TASK [tsh.zoho_sync.zoho_health : Gather the facts, judge them and write the reports]", "PLAY RECAP", "ok: [localhost]"):
+    for noise in ("TASK [tsh.zoho_sync.zoho_health : Check the settings, read the queue and write the reports]", "PLAY RECAP", "ok: [localhost]"):
         assert noise in verbose.output, noise
     assert "TSH Zoho sync health - localhost - " in verbose.output
 

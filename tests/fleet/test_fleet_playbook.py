@@ -130,7 +130,7 @@ def test_unreadable_hosts_are_listed_with_the_reason_and_never_ok(fleet):
     assert unread["erp-wrong-password"]["stage"] == "queue not read"
     assert "password authentication failed" in unread["erp-wrong-password"]["reason"]
     assert unread["erp-bad-config"]["stage"] == "failed before a report"
-    assert "Check the thresholds" in unread["erp-bad-config"]["reason"]
+    assert "Check the settings, read the queue and write the reports: Invalid health thresholds" in unread["erp-bad-config"]["reason"]
     assert "warning (300) is above critical (200)" in unread["erp-bad-config"]["reason"]
     for h in s["hosts"]:
         assert h["read"] == (h["host"] not in unread)

@@ -1,10 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, TSH operations team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""tsh.zoho_sync.zoho_health_run: one health check of one host in one task - the queue facts
-(the one module process of the check, on the host), the service state, the host facts, how the
+"""tsh.zoho_sync.zoho_health_run: one health check of one host in one task - the settings check
+(thresholds, error rules, zoho_* names nothing reads: CONFIG ERROR before anything is read), the
+queue facts (the one module process of the check, on the host), the service state, the host facts, how the
 run was started, the report, its four renderings, the files, the history, the Prometheus
-textfile on the control node and the terminal summary.
+textfile on the control node, the terminal summary and the outcome (zoho_health_outcome: whether
+the host fails and with which message; the role's last task or health.yml fails it).
 
 Each step was a task of the zoho_health role, and what a task costs (a worker process, the
 templating of its variables, the callbacks) was most of a run: here the controller-side steps
@@ -35,10 +37,12 @@ from ansible.vars.clean import remove_internal_keys
 
 from ansible_collections.tsh.zoho_sync.plugins.action.zoho_display import ANSI_RE, use_color
 from ansible_collections.tsh.zoho_sync.plugins.action.zoho_host_facts import host_paths, read_host_facts
-from ansible_collections.tsh.zoho_sync.plugins.filter.zoho_health import build_report
+from ansible_collections.tsh.zoho_sync.plugins.filter.zoho_health import build_report, error_rules_error
 from ansible_collections.tsh.zoho_sync.plugins.filter.zoho_service import names_list, zoho_service_summary
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import history as history_file
-from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import report_render
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import report_render, settings_check
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import thresholds as thresholds_lib
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.report import fail_message
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.report_files import check_files, write_files
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.run_context import run_context
 
@@ -74,8 +78,8 @@ def _bool(value):
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("host_dir", "thresholds", "queue", "service", "host_facts", "report", "files",
-                             "prometheus", "color"))
+    _VALID_ARGS = frozenset(("host_dir", "thresholds", "thresholds_by_entity", "entity_types", "check_names",
+                             "queue", "service", "host_facts", "report", "files", "prometheus", "color"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -86,9 +90,6 @@ class ActionModule(ActionBase):
             host_dir = args.get("host_dir")
             if not host_dir or not isinstance(host_dir, str):
                 raise ValueError("host_dir is required")
-            thresholds = args.get("thresholds")
-            if not isinstance(thresholds, dict):
-                raise ValueError("thresholds must be the validated thresholds (a mapping)")
             queue = dict(args.get("queue") or {})
             service = dict(args.get("service") or {})
             host = dict(args.get("host_facts") or {})
@@ -98,6 +99,19 @@ class ActionModule(ActionBase):
             color = use_color(args.get("color", "auto"))
         except (TypeError, ValueError) as exc:
             result.update(failed=True, msg="zoho_health_run: %s" % exc)
+            return result
+
+        # 0. the settings: a mistake is one CONFIG ERROR, before anything is read or written
+        try:
+            thresholds, threshold_problem = thresholds_lib.effective_thresholds(
+                args.get("thresholds"), args.get("thresholds_by_entity"), args.get("entity_types")), ""
+        except thresholds_lib.ThresholdError as exc:
+            thresholds, threshold_problem = None, str(exc)
+        checked = settings_check.check(self._task, task_vars,
+                                       [threshold_problem, error_rules_error(queue.get("error_rules"))],
+                                       _bool(args.get("check_names", True)))
+        if checked.get("failed"):
+            result.update(checked, changed=False)
             return result
 
         now = datetime.datetime.now(datetime.timezone.utc)
@@ -155,7 +169,10 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="The health report could not be built: %s" % exc)
             return result
         stamp = generated_at.replace("-", "").replace(":", "")
-        facts.update(zoho_health_report=report, zoho_health_stamp=stamp)
+        outcome = fail_message(report, options.get("fail_on") or [])
+        facts.update(zoho_health_report=report, zoho_health_stamp=stamp,
+                     zoho_health_outcome={"fails": bool(outcome), "msg": "%s (report: %s/latest.html)"
+                                          % (outcome, host_dir) if outcome else ""})
 
         # 5. the four renderings (the terminal summary in colour, once: the file is the same text
         # without the colour codes when the report holds none of its own)

@@ -84,6 +84,7 @@ class CallbackModule(DefaultCallbackModule):
     def __init__(self):
         super(CallbackModule, self).__init__()
         self._said = set()
+        self._ran_hosts = False
 
     def _quiet(self):
         return self._display.verbosity < 1
@@ -140,6 +141,12 @@ class CallbackModule(DefaultCallbackModule):
         return "%s: %s" % (_task_name(task), text or "failed")
 
     # -- the events -----------------------------------------------------------------------------
+    def v2_runner_on_start(self, host, task):
+        # a task ran on a host: a later play for no host (health.yml's outcome plays on a healthy
+        # fleet) is not "nothing was done"
+        self._ran_hosts = True
+        return super(CallbackModule, self).v2_runner_on_start(host, task)
+
     def v2_playbook_on_play_start(self, play):
         if self._quiet():
             self._play = play
@@ -214,6 +221,8 @@ class CallbackModule(DefaultCallbackModule):
     def v2_playbook_on_no_hosts_matched(self):
         if not self._quiet():
             return super(CallbackModule, self).v2_playbook_on_no_hosts_matched()
+        if self._ran_hosts:
+            return None
         self._display.display("No host matched the play's hosts (and --limit): nothing was done.",
                               color=C.COLOR_WARN)
 

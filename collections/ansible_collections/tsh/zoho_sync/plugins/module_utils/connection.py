@@ -21,7 +21,6 @@ PSYCOPG2_IMPORT_ERROR = None
 try:
     import psycopg2
     import psycopg2.extensions
-    import psycopg2.extras
     import psycopg2.sql
     sql = psycopg2.sql
     HAS_PSYCOPG2 = True
@@ -30,6 +29,14 @@ except ImportError:
     sql = None
     HAS_PSYCOPG2 = False
     PSYCOPG2_IMPORT_ERROR = traceback.format_exc()
+
+
+def dict_cursor():
+    """psycopg2's RealDictCursor: psycopg2.extras is imported by the heal's walker only (in a
+    health check's process it costs more than the queue's queries)."""
+    import psycopg2.extras
+    return psycopg2.extras.RealDictCursor
+
 
 SSL_MODES = ["allow", "disable", "prefer", "require", "verify-ca", "verify-full"]
 

@@ -27,14 +27,10 @@ import itertools
 import json
 
 from ansible_collections.tsh.zoho_sync.plugins.module_utils import heal_queries as hq
-from ansible_collections.tsh.zoho_sync.plugins.module_utils.connection import QueueDatabaseError, psycopg2
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.connection import QueueDatabaseError, dict_cursor, psycopg2
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.preview import display_row
 
 _CURSOR_NAMES = itertools.count(1)
-
-
-def _dict_cursor():
-    return psycopg2.extras.RealDictCursor
 
 
 def _first(row):
@@ -128,7 +124,7 @@ class KeysetSource(Source):
 
     def open(self, conn, after, want, check_mode):
         cur = conn.cursor(name="zoho_walk_%d" % next(_CURSOR_NAMES), withhold=not check_mode,
-                          cursor_factory=_dict_cursor())
+                          cursor_factory=dict_cursor())
         args = dict(self.args, want=want)
         if after is not None:
             args.update(hq.after_args(after))
@@ -347,7 +343,7 @@ class Walker(object):
         return self.tally
 
     def _batch(self, batch):
-        with self.conn.cursor(cursor_factory=_dict_cursor()) as cur:
+        with self.conn.cursor(cursor_factory=dict_cursor()) as cur:
             if self.check_mode:
                 result = self.step.preview(cur, batch)
             else:

@@ -24,7 +24,10 @@ description:
     in the task's mode.
   - Sets the host variables C(zoho_health_report), C(zoho_health_host_dir), C(zoho_health_generated_at),
     C(zoho_health_stamp), C(zoho_health_effective_thresholds), C(zoho_health_host_facts),
-    C(zoho_health_textfile_name), C(zoho_queue) (when read) and, without a service manager, C(zoho_service_status).
+    C(zoho_health_textfile_name), C(zoho_queue) (when read), without a service manager C(zoho_service_status), and
+    C(zoho_health_outcome) - C(fails) (the overall status is in C(report.options.fail_on)) and C(msg) (the one line
+    the host fails with, naming the report).
+  - The task itself does not fail on the outcome - the role's last task or C(playbooks/health.yml) fails the host.
 author:
   - TSH operations team (@tsh-ops)
 options:
@@ -33,9 +36,26 @@ options:
     type: str
     required: true
   thresholds:
-    description: The validated thresholds (filter C(tsh.zoho_sync.zoho_health_thresholds)).
+    description:
+      - The operator's thresholds (C(zoho_health_thresholds)), validated and merged over the defaults here (as the
+        filter C(tsh.zoho_sync.zoho_health_thresholds) does); invalid ones are a configuration mistake.
     type: dict
-    required: true
+    default: {}
+  thresholds_by_entity:
+    description: Per-entity overrides (C(zoho_health_thresholds_by_entity)).
+    type: dict
+    default: {}
+  entity_types:
+    description: The entity types an override may name (C(zoho_health_entity_types)).
+    type: list
+    elements: str
+  check_names:
+    description:
+      - Look for C(zoho_*) variables nothing reads (as M(tsh.zoho_sync.zoho_settings_check) does).
+      - A configuration mistake - invalid thresholds, invalid C(queue.error_rules), such a variable - fails the
+        task before anything is read or written, with C(zoho_settings_error=true) (printed as C(CONFIG ERROR)).
+    type: bool
+    default: true
   queue:
     description:
       - The arguments of M(tsh.zoho_sync.zoho_queue_facts) (connection and options); C(stuck_after) and
@@ -82,7 +102,7 @@ EXAMPLES = r'''
 - name: Gather the facts, judge them and write the reports
   tsh.zoho_sync.zoho_health_run:
     host_dir: /var/lib/tsh-zoho-sync/reports/erp1
-    thresholds: "{{ zoho_health_thresholds | tsh.zoho_sync.zoho_health_thresholds }}"
+    thresholds: {pending: {warning: 100, critical: 500}}
     queue:
       login_host: 127.0.0.1
       login_db: tsh_erp
@@ -112,6 +132,16 @@ queue_read:
   description: Whether the queue facts were read.
   returned: success
   type: bool
+problems:
+  description: The configuration mistakes found (empty when the settings are valid).
+  returned: on a configuration mistake
+  type: list
+  elements: str
+unknown_variables:
+  description: The C(zoho_*) variables nothing reads.
+  returned: on a configuration mistake
+  type: list
+  elements: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -121,7 +151,10 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             host_dir=dict(type="str", required=True),
-            thresholds=dict(type="dict", required=True),
+            thresholds=dict(type="dict", default={}),
+            thresholds_by_entity=dict(type="dict", default={}),
+            entity_types=dict(type="list", elements="str"),
+            check_names=dict(type="bool", default=True),
             queue=dict(type="dict", required=True),
             service=dict(type="dict"),
             host_facts=dict(type="dict"),

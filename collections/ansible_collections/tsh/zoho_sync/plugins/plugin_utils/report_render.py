@@ -18,11 +18,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import importlib
 import os
 
 import jinja2
+
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import user_cache
 
 # Ansible's own filter and test plugins, as a template names them (bare or ansible.builtin.*).
 ANSIBLE_PLUGINS = {
@@ -48,9 +49,9 @@ CACHE_VERSION = 1
 
 
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):
-    """Jinja's per-user cache directory (created 0700, refused when another user owns it), under
-    names of this environment only; a cache that cannot be read or written costs a compilation,
-    never the report."""
+    """In the per-user cache directory (plugin_utils/user_cache.py), under names of this
+    environment only; a cache that cannot be read or written costs a compilation, never the
+    report."""
 
     def load_bytecode(self, bucket):
         try:
@@ -66,11 +67,11 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
 
 
 def _bytecode_cache():
-    fingerprint = hashlib.sha1(repr((sorted(SETTINGS.items()), jinja2.__version__, CACHE_VERSION)).encode())
-    try:
-        return _BytecodeCache(pattern="tsh.zoho_sync-%s-%%s.cache" % fingerprint.hexdigest()[:12])
-    except (OSError, RuntimeError):  # no safe per-user directory: compile every time
+    directory = user_cache.directory()
+    if directory is None:  # no safe per-user directory: compile every time
         return None
+    key = user_cache.fingerprint(sorted(SETTINGS.items()), jinja2.__version__, CACHE_VERSION)
+    return _BytecodeCache(directory, pattern="%stemplate-%s-%%s.cache" % (user_cache.PREFIX, key))
 
 
 def _plugins(kind, module_names, prefix):

@@ -21,9 +21,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-from xml.sax.saxutils import escape
 
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import report_charts
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.report_charts import escape
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.vocabulary import SEVERITIES
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import report_format as fmt
 

@@ -45,18 +45,24 @@ def names_in(value, depth=0):
     return found
 
 
-def names_in_tree(root):
-    """Every zoho_* name in the YAML, template and Python files below ``root``."""
-    found = set()
+def source_files(root):
+    """The YAML, template and Python files below ``root`` that may name a variable."""
     for directory, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith((".", "__")) and d not in ("tests", "output")]
-        for name in files:
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")) and d not in ("tests", "output"))
+        for name in sorted(files):
             if name.endswith(SOURCE_SUFFIXES):
-                try:
-                    with open(os.path.join(directory, name), "r", encoding="utf-8", errors="replace") as handle:
-                        found.update(NAME_RE.findall(handle.read()))
-                except (IOError, OSError):
-                    continue
+                yield os.path.join(directory, name)
+
+
+def names_in_tree(root, files=None):
+    """Every zoho_* name in ``files`` (by default the source files below ``root``)."""
+    found = set()
+    for path in source_files(root) if files is None else files:
+        try:
+            with open(path, "r", encoding="utf-8", errors="replace") as handle:
+                found.update(NAME_RE.findall(handle.read()))
+        except (IOError, OSError):
+            continue
     return found
 
 

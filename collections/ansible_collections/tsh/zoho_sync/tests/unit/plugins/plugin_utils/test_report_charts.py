@@ -122,3 +122,11 @@ def test_nice_steps():
     assert charts.nice_step(10) == 2.5 and charts.nice_step(10, whole=True) == 5
     assert charts.nice_step(0.3) == 0.1 and charts.nice_step(2400) == 1000
     assert charts.nice_step(2, whole=True) == 1
+
+
+@pytest.mark.parametrize("text", ["", "plain", "a & b < c > d", "say \"hi\"", "it's", "both \" and '",
+                                  "tab\tnew\nline\rreturn", "&amp; already", "<script>alert('x')</script>"])
+def test_escape_and_quoteattr_are_those_of_saxutils(text):
+    from xml.sax import saxutils
+    assert charts.escape(text) == saxutils.escape(text)
+    assert charts.quoteattr(text) == saxutils.quoteattr(text)
