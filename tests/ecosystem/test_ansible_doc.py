@@ -11,7 +11,8 @@ from helpers.playbook import ROOT, ansible_bin
 OPERATOR_MODULES = {"zoho_queue_facts", "zoho_requeue", "zoho_dlq_move", "zoho_dlq_facts", "zoho_cleanup",
                     "zoho_restore"}
 INTERNAL_MODULES = {"zoho_display", "zoho_report_files", "zoho_audit", "zoho_alert_state", "zoho_settings_check",
-                    "zoho_run_context", "zoho_host_facts", "zoho_fleet_report", "zoho_heal_lock"}
+                    "zoho_run_context", "zoho_host_facts", "zoho_fleet_report", "zoho_heal_lock", "zoho_health_run",
+                    "zoho_host_outcome"}
 OPERATOR_FILTERS = {"zoho_prometheus", "zoho_severity_code", "zoho_business_hours", "zoho_health_duration"}
 
 

@@ -110,7 +110,9 @@ class ActionModule(ActionBase):
             return result
 
         hostvars = task_vars.get("hostvars") or {}
-        mistaken = [h for h in hosts if _is_config_mistake(_host_facts(hostvars, h).get(facts["failure_fact"]))]
+        # each host's variables read once (what that costs grows with the size of its report)
+        values = dict((h, _host_facts(hostvars, h)) for h in hosts)
+        mistaken = [h for h in hosts if _is_config_mistake(values[h].get(facts["failure_fact"]))]
         if hosts and len(mistaken) == len(hosts):
             # a configuration mistake writes no report (and nothing of it a fleet summary):
             # the hosts are failed again with their own message after this
@@ -118,7 +120,7 @@ class ActionModule(ActionBase):
                           ansible_facts={"zoho_fleet_failing": mistaken},
                           msg="a configuration mistake on every host: no fleet summary")
             return result
-        inputs = [self._host_input(hostvars, host, host in active, directory, root, facts) for host in hosts]
+        inputs = [self._host_input(values[host], host, host in active, directory, root, facts) for host in hosts]
         now = datetime.datetime.now(datetime.timezone.utc)
         limit = args.get("limit")
         summary = summarize(inputs, now.strftime("%Y-%m-%dT%H:%M:%SZ"), limit=str(limit) if limit else None)
@@ -162,8 +164,7 @@ class ActionModule(ActionBase):
             display.display(text.rstrip("\n"), screen_only=True)
 
     @staticmethod
-    def _host_input(hostvars, host, in_play, directory, root, facts):
-        values = _host_facts(hostvars, host)
+    def _host_input(values, host, in_play, directory, root, facts):
         report = values.get(facts["report_fact"])
         failure = values.get(facts["failure_fact"])
         probe = values.get(facts["probe_fact"])

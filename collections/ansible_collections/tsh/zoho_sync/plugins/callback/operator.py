@@ -41,9 +41,10 @@ from ansible.plugins.callback.default import CallbackModule as DefaultCallbackMo
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.failure_text import (
     argument_lines, module_failure, one_line)
 
-# The actions whose failure message is the text a playbook wrote for the operator.
+# The actions whose failure message is the text a playbook wrote for the operator (health.yml's
+# last task says the host's own failure again).
 MESSAGE_ACTIONS = frozenset(("fail", "assert", "ansible.builtin.fail", "ansible.builtin.assert",
-                             "ansible.legacy.fail", "ansible.legacy.assert"))
+                             "ansible.legacy.fail", "ansible.legacy.assert", "tsh.zoho_sync.zoho_host_outcome"))
 
 
 def _rescued(task):
