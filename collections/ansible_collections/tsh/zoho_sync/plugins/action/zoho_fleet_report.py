@@ -23,15 +23,10 @@ from ansible_collections.tsh.zoho_sync.plugins.action.zoho_display import ANSI_R
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.atomic_file import parse_mode, prune_old, write_atomic
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.fleet_render import render_html, render_text
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.fleet_summary import summarize
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.values import flag
 
 PRUNE_PATTERNS = ("fleet-*.json", "fleet-*.html")
 display = Display()
-
-
-def _flag(value):
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "yes", "on", "y", "t")
 
 
 def _names(value, what):
@@ -103,7 +98,7 @@ class ActionModule(ActionBase):
                 ("report_fact", "zoho_health_report"), ("failure_fact", "zoho_fleet_failure"),
                 ("probe_fact", "zoho_fleet_reach"), ("host_dir_fact", "zoho_health_host_dir")))
             show = args.get("show", False)
-            show = (len(hosts) > 1) if str(show).strip().lower() == "auto" else _flag(show)
+            show = (len(hosts) > 1) if str(show).strip().lower() == "auto" else flag(show)
             color = use_color(args.get("color", "auto")) if show else False
         except (TypeError, ValueError) as exc:
             result.update(failed=True, msg=str(exc))
@@ -131,7 +126,7 @@ class ActionModule(ActionBase):
                  "fleet-%s.json" % stamp: data, "fleet-%s.html" % stamp: html}
         result.update(summary=summary, text=render_text(summary, ansi=True, page=page), page=page,
                       failing=summary["failing"], ansible_facts={"zoho_fleet_failing": summary["failing"]})
-        if _flag(args.get("stats", False)):
+        if flag(args.get("stats", False)):
             # what ansible.builtin.set_stats publishes (per_host false, aggregate false): in AWX the
             # job's artifacts, on the command line shown only with show_custom_stats
             result["ansible_stats"] = {"data": {"zoho_fleet": dict(summary, page=page)}, "per_host": False,

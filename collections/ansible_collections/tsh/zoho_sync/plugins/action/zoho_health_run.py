@@ -45,6 +45,7 @@ from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import thresholds as
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.report import fail_message
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.report_files import check_files, write_files
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.run_context import run_context
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.values import flag
 
 display = Display()
 
@@ -68,12 +69,6 @@ def _int(value):
             return int(float(value))
         except (TypeError, ValueError):
             return 0
-
-
-def _bool(value):
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "yes", "on", "y", "t")
 
 
 class ActionModule(ActionBase):
@@ -109,7 +104,7 @@ class ActionModule(ActionBase):
             thresholds, threshold_problem = None, str(exc)
         checked = settings_check.check(self._task, task_vars,
                                        [threshold_problem, error_rules_error(queue.get("error_rules"))],
-                                       _bool(args.get("check_names", True)))
+                                       flag(args.get("check_names", True)))
         if checked.get("failed"):
             result.update(checked, changed=False)
             return result
@@ -178,7 +173,7 @@ class ActionModule(ActionBase):
         # without the colour codes when the report holds none of its own)
         template_vars = dict((k, task_vars[k]) for k in TEMPLATE_VARIABLES if k in task_vars)
         template_vars.update(facts)
-        txt_color = _bool(report_args.get("txt_color", False))
+        txt_color = flag(report_args.get("txt_color", False))
         templates = os.path.join(task_vars["role_path"], "templates") if task_vars.get("role_path") \
             else report_render.TEMPLATES
         rendered = {}
@@ -222,7 +217,7 @@ class ActionModule(ActionBase):
         textfile = None
         if prometheus.get("name"):
             facts["zoho_health_textfile_name"] = prometheus["name"]
-        if _bool(prometheus.get("enabled", False)) and _bool(prometheus.get("on_control_node", True)):
+        if flag(prometheus.get("enabled", False)) and flag(prometheus.get("on_control_node", True)):
             template_vars.update(facts)
             try:
                 tdir, tfiles, tmode, tdir_mode, _p, _k = check_files(

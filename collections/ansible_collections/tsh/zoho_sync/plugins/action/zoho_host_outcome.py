@@ -13,12 +13,7 @@ __metaclass__ = type
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import settings_check
-
-
-def _flag(value):
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "yes", "on", "y", "t")
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.values import flag
 
 
 class ActionModule(ActionBase):
@@ -33,13 +28,11 @@ class ActionModule(ActionBase):
         if not hasattr(failure, "get"):
             failure = {}
         result["changed"] = False
-        if _flag(failure.get("config", False)):
-            argument_errors = [str(e) for e in failure.get("argument_errors") or []]
-            if argument_errors:
-                # the role's argument check, worded by the callback as on the first failure
-                result.update(failed=True, argument_errors=argument_errors,
-                              argument_spec_data=failure.get("argument_spec_data") or {},
-                              msg="Validation of arguments failed: " + "; ".join(argument_errors))
+        if flag(failure.get("config", False)):
+            argument = settings_check.argument_failure(failure.get("argument_errors"),
+                                                       failure.get("argument_spec_data"))
+            if argument:
+                result.update(argument)
                 return result
             checked = settings_check.check(self._task, task_vars or {}, failure.get("problems"), check_names=False)
             if checked.get("failed"):

@@ -27,13 +27,9 @@ class ActionModule(ActionBase):
         result["unknown_variables"] = checked["unknown_variables"]
         result["problems"] = checked["problems"]
         result["changed"] = False
-        argument_errors = [str(e) for e in args.get("argument_errors") or []]
-        if argument_errors:
-            # a role's argument check, said again (health.yml's rescue keeps it for after the
-            # fleet summary): the callback words each error as on the first failure
-            result.update(failed=True, argument_errors=argument_errors,
-                          argument_spec_data=args.get("argument_spec_data") or {},
-                          msg="Validation of arguments failed: " + "; ".join(argument_errors))
+        failure = settings_check.argument_failure(args.get("argument_errors"), args.get("argument_spec_data"))
+        if failure:
+            result.update(failure)
             return result
         result.update(checked)
         result.setdefault("msg", "The settings are valid.")

@@ -91,3 +91,13 @@ def check(task, task_vars, problems, check_names=True, ignore=None):
         result.update(failed=True, zoho_settings_error=True,
                       msg="; ".join(problems) + ". Nothing was read or written.")
     return result
+
+
+def argument_failure(argument_errors, argument_spec_data=None):
+    """A role's argument check said again (health.yml records it for after the fleet summary):
+    the failed result the callback words as on the first failure, or None without errors."""
+    errors = [str(e) for e in argument_errors or []]
+    if not errors:
+        return None
+    return {"failed": True, "argument_errors": errors, "argument_spec_data": argument_spec_data or {},
+            "msg": "Validation of arguments failed: " + "; ".join(errors)}

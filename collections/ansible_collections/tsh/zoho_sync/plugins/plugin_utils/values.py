@@ -11,6 +11,13 @@ import datetime
 import math
 
 
+def flag(value):
+    """A task argument's truth: a bool, or text such as yes/no, true/false, on/off, 1/0."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on", "y", "t")
+
+
 def number(value):
     """A finite number from an int, a float or a numeric string; None otherwise."""
     if isinstance(value, bool) or value is None:
