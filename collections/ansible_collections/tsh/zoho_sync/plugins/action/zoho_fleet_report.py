@@ -20,7 +20,7 @@ import os
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible_collections.tsh.zoho_sync.plugins.action.zoho_display import ANSI_RE, use_color
-from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.atomic_file import parse_mode, prune_old, write_atomic
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.atomic_file import make_dir, parse_mode, prune_old, write_atomic
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.fleet_render import render_html, render_text
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.fleet_summary import summarize
 from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.values import flag
@@ -137,8 +137,7 @@ class ActionModule(ActionBase):
             return result
         written = []
         try:
-            if not os.path.isdir(directory):
-                os.makedirs(directory, dir_mode)
+            make_dir(directory, dir_mode)
             for name in sorted(files):
                 path = os.path.join(directory, name)
                 write_atomic(path, files[name], mode)

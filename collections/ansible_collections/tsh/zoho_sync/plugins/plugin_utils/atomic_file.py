@@ -17,6 +17,21 @@ import time
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.paths import fsync_dir
 
 
+def make_dir(directory, dir_mode):
+    """Create ``directory`` (and its parents) unless it exists; True when this call created it.
+    Several hosts' checks run at once and share directories (the Prometheus textfile's, the
+    report root): one of them creating it first is no error."""
+    if os.path.isdir(directory):
+        return False
+    try:
+        os.makedirs(directory, dir_mode)
+    except OSError:
+        if not os.path.isdir(directory):
+            raise
+        return False
+    return True
+
+
 def parse_mode(value, default):
     """A file mode from a task argument: an int, an octal string such as '0640', or
     ``default`` when not given; ValueError otherwise."""
@@ -44,8 +59,8 @@ def write_atomic(path, text, mode, dir_mode=None):
     except (IOError, OSError):
         pass
     directory = os.path.dirname(path) or "."
-    if dir_mode is not None and not os.path.isdir(directory):
-        os.makedirs(directory, dir_mode)
+    if dir_mode is not None:
+        make_dir(directory, dir_mode)
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.atomic_file import parse_mode, prune_old, write_atomic
+from ansible_collections.tsh.zoho_sync.plugins.plugin_utils.atomic_file import make_dir, parse_mode, prune_old, write_atomic
 
 
 def check_files(directory, files, mode=None, dir_mode=None, prune_patterns=None, keep_days=None):
@@ -44,8 +44,7 @@ def write_files(directory, files, mode, dir_mode, patterns, keep_days):
     ``dir_mode``; prune the old files matching ``patterns`` when ``keep_days`` is set.
     Returns (changed, written paths, removed paths); IOError/OSError on a failure."""
     written, removed = [], []
-    if not os.path.isdir(directory):
-        os.makedirs(directory, dir_mode)
+    if make_dir(directory, dir_mode):
         written.append(directory)
     changed = False
     for name, content in files.items():

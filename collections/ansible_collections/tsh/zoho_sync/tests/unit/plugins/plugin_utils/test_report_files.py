@@ -47,3 +47,25 @@ def test_write_files_creates_the_directory_writes_and_prunes(tmp_path):
     assert removed == [str(old)] and changed and not old.exists()
     changed, written, removed = write_files(*args)
     assert not changed and removed == [] and str(directory) not in written
+
+
+def test_a_directory_another_host_created_first_is_no_error(tmp_path, monkeypatch):
+    """Several hosts' checks run at once and share the textfile directory: the one that loses
+    the race to create it writes its files there all the same."""
+    from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import atomic_file
+    target = str(tmp_path / "metrics")
+    real_makedirs = os.makedirs
+
+    def another_host_first(path, mode=0o777, exist_ok=False):
+        real_makedirs(path, mode)  # the other host's check
+        raise FileExistsError(path)
+
+    monkeypatch.setattr(atomic_file.os, "makedirs", another_host_first)
+    changed, written, removed = write_files(target, {"zoho_sync_a.prom": "x 1\n"}, 0o644, 0o755, [], None)
+    assert changed and written == [os.path.join(target, "zoho_sync_a.prom")]
+    assert open(os.path.join(target, "zoho_sync_a.prom")).read() == "x 1\n"
+    monkeypatch.setattr(atomic_file.os, "makedirs", real_makedirs)
+    # a path that cannot be a directory is still an error
+    (tmp_path / "a-file").write_text("not a directory")
+    with pytest.raises(OSError):
+        write_files(str(tmp_path / "a-file" / "sub"), {"b": "y"}, 0o644, 0o755, [], None)
