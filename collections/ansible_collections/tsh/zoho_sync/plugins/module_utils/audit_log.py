@@ -15,6 +15,8 @@ import re
 import socket
 import time
 
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.paths import make_dir
+
 SECRET_KEY = re.compile(r"pass(word|wd)?$|secret|token|api_?key|authori[sz]ation|credential", re.I)
 FACILITIES = {"user": 1, "daemon": 3, "local0": 16, "local1": 17, "local2": 18, "local3": 19,
               "local4": 20, "local5": 21, "local6": 22, "local7": 23}
@@ -86,8 +88,7 @@ def build_line(record):
 def append_line(path, line):
     directory = os.path.dirname(os.path.abspath(path))
     try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o700)
+        make_dir(directory, 0o700)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)

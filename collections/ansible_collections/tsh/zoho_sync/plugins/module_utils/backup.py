@@ -15,7 +15,7 @@ import json
 import os
 
 from ansible_collections.tsh.zoho_sync.plugins.module_utils.module_base import check_run_id
-from ansible_collections.tsh.zoho_sync.plugins.module_utils.paths import fsync_dir
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.paths import fsync_dir, make_dir
 
 BACKUP_FORMAT = "tsh.zoho_sync.backup/1"
 # restore order: parents before children
@@ -32,8 +32,7 @@ class BackupWriter:
 
     def __init__(self, backup_dir, run_id, header):
         self.path = backup_path(backup_dir, run_id)
-        if not os.path.isdir(backup_dir):
-            os.makedirs(backup_dir, 0o700)
+        if make_dir(backup_dir, 0o700):
             fsync_dir(os.path.dirname(os.path.abspath(backup_dir)))
         created = not os.path.exists(self.path)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

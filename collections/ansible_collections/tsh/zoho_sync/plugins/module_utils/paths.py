@@ -14,6 +14,21 @@ a regular file is the case that fails for everyone."""
 import os
 
 
+def make_dir(directory, dir_mode):
+    """Create ``directory`` (and its parents) unless it exists; True when this call created it.
+    Several hosts' runs go on at once and share directories (the Prometheus textfile's, a
+    report root, the audit log's): one of them creating it first is no error."""
+    if os.path.isdir(directory):
+        return False
+    try:
+        os.makedirs(directory, dir_mode)
+    except OSError:
+        if not os.path.isdir(directory):
+            raise
+        return False
+    return True
+
+
 def write_problem(path, is_dir=False):
     """None when ``path`` can be written (or created), else the reason in one line."""
     if not path:

@@ -14,22 +14,7 @@ import os
 import tempfile
 import time
 
-from ansible_collections.tsh.zoho_sync.plugins.module_utils.paths import fsync_dir
-
-
-def make_dir(directory, dir_mode):
-    """Create ``directory`` (and its parents) unless it exists; True when this call created it.
-    Several hosts' checks run at once and share directories (the Prometheus textfile's, the
-    report root): one of them creating it first is no error."""
-    if os.path.isdir(directory):
-        return False
-    try:
-        os.makedirs(directory, dir_mode)
-    except OSError:
-        if not os.path.isdir(directory):
-            raise
-        return False
-    return True
+from ansible_collections.tsh.zoho_sync.plugins.module_utils.paths import fsync_dir, make_dir
 
 
 def parse_mode(value, default):
