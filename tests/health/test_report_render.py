@@ -85,7 +85,7 @@ def by_the_lookup(tmp_path_factory):
 
 @pytest.mark.parametrize("state", sorted(REPORTS))
 @pytest.mark.parametrize("name,extra", RENDERINGS, ids=IDS)
-def test_each_rendering_is_the_template_lookups(by_the_lookup, request, state, name, extra):
+def test_each_rendering_is_the_template_lookups(by_the_lookup, state, name, extra):
     rid = IDS[RENDERINGS.index((name, extra))]
     variables = {"zoho_health_report": REPORTS[state], "inventory_hostname": "erp-1"}
     got = report_render.render(name, dict(variables, **extra))

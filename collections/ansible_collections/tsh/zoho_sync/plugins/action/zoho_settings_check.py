@@ -15,7 +15,7 @@ from ansible_collections.tsh.zoho_sync.plugins.plugin_utils import settings_chec
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("problems", "check_names", "ignore", "argument_errors", "argument_spec_data"))
+    _VALID_ARGS = frozenset(("problems", "check_names", "ignore"))
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
@@ -27,10 +27,6 @@ class ActionModule(ActionBase):
         result["unknown_variables"] = checked["unknown_variables"]
         result["problems"] = checked["problems"]
         result["changed"] = False
-        failure = settings_check.argument_failure(args.get("argument_errors"), args.get("argument_spec_data"))
-        if failure:
-            result.update(failure)
-            return result
         result.update(checked)
         result.setdefault("msg", "The settings are valid.")
         return result

@@ -40,18 +40,6 @@ options:
         the patterns in the variable C(zoho_variables_ignore).
     type: list
     elements: str
-  argument_errors:
-    description:
-      - The errors of a role's argument specification check, said again as a configuration mistake (the
-        C(argument_errors) of the failed result); the run fails when there is one.
-      - C(health.yml) records a host's failure and says it again after the fleet summary.
-    type: list
-    elements: str
-    default: []
-  argument_spec_data:
-    description: The specification those errors are about (the C(argument_spec_data) of the failed result), for their wording.
-    type: dict
-    default: {}
 attributes:
   check_mode:
     support: full
@@ -83,11 +71,6 @@ zoho_settings_error:
   description: True when the run stops on a configuration mistake.
   returned: failure
   type: bool
-argument_errors:
-  description: The argument errors given, said again.
-  returned: when O(argument_errors) is not empty
-  type: list
-  elements: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -99,8 +82,6 @@ def main():
             problems=dict(type="list", elements="str", default=[]),
             check_names=dict(type="bool", default=True),
             ignore=dict(type="list", elements="str"),
-            argument_errors=dict(type="list", elements="str", default=[]),
-            argument_spec_data=dict(type="dict", default={}),
         ),
         supports_check_mode=True,
     )

@@ -11,8 +11,8 @@ compiles every template again in every run and wraps every value the templates r
 container. The templates read one report (plain data: no variable of the play, nothing to
 template inside it), so nothing of what the lookup adds applies to them.
 
-The output is the lookup's, byte for byte: tests/unit/plugins/plugin_utils/test_report_render.py
-renders the templates both ways over reports of every state and compares them."""
+The output is the lookup's, byte for byte: tests/health/test_report_render.py (in the
+repository) renders the templates both ways over reports of every state and compares them."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -40,8 +40,6 @@ TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path
                          "roles", "zoho_health", "templates")
 
 _ENVIRONMENTS = {}
-
-
 # What the compiled form depends on besides the template's text (Jinja keys its cache on the
 # name and the text only): the environment's settings, Jinja's version, this module's version.
 SETTINGS = dict(trim_blocks=True, keep_trailing_newline=True, autoescape=False)

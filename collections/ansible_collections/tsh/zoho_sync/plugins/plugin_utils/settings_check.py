@@ -94,8 +94,9 @@ def check(task, task_vars, problems, check_names=True, ignore=None):
 
 
 def argument_failure(argument_errors, argument_spec_data=None):
-    """A role's argument check said again (health.yml records it for after the fleet summary):
-    the failed result the callback words as on the first failure, or None without errors."""
+    """A role's argument check said again (health.yml records it for after the fleet summary, and
+    zoho_host_outcome says it): the failed result the callback words as on the first failure, or
+    None without errors."""
     errors = [str(e) for e in argument_errors or []]
     if not errors:
         return None

@@ -54,14 +54,16 @@ def write_text(kind, key, text):
     base = directory()
     if base is None:
         return
-    path = os.path.join(base, "%s%s-%s" % (PREFIX, kind, key))
     try:
         handle, temp = tempfile.mkstemp(dir=base, prefix=".%s%s-" % (PREFIX, kind))
+    except (IOError, OSError):
+        return
+    try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
-        os.replace(temp, path)
+        os.replace(temp, os.path.join(base, "%s%s-%s" % (PREFIX, kind, key)))
     except (IOError, OSError):
         try:
             os.unlink(temp)
-        except (NameError, OSError):
+        except OSError:
             pass
